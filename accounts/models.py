@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+INSTRUCTOR_GROUP = "Instructors"
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone.")
+
+
+class Profile(models.Model):
+    class TargetExam(models.TextChoices):
+        SCS_C03 = "SCS-C03", "AWS Certified Security – Specialty (SCS-C03)"
+        SAP_C02 = "SAP-C02", "AWS Certified Solutions Architect – Professional (SAP-C02)"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    target_exam = models.CharField(
+        max_length=8, choices=TargetExam.choices, default=TargetExam.SCS_C03
+    )
+    exam_date = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+def is_instructor(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    cached = getattr(user, "_is_instructor", None)
+    if cached is None:
+        cached = user.is_superuser or user.groups.filter(name=INSTRUCTOR_GROUP).exists()
+        user._is_instructor = cached
+    return cached

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import decision
+from .models import Lesson
+from .selectors import is_understood, lesson_neighbours, lessons_with_progress
+from .services import lesson_mark_understood
+
+
+def lesson_list(request):
+    lessons = lessons_with_progress(user=request.user)
+    done = sum(1 for lesson in lessons if lesson.understood)
+    return render(
+        request,
+        "content/lesson_list.html",
+        {"lessons": lessons, "done": done, "total": len(lessons)},
+    )
+
+
+def lesson_detail(request, slug):
+    lesson = get_object_or_404(Lesson, slug=slug)
+    previous, following = lesson_neighbours(lesson)
+    context = {
+        "lesson": lesson,
+        "previous": previous,
+        "next": following,
+        "understood": is_understood(user=request.user, lesson=lesson),
+    }
+    return render(request, "content/lesson_detail.html", context)
+
+
+@login_required
+@require_POST
+def lesson_understood(request, slug):
+    lesson = get_object_or_404(Lesson, slug=slug)
+    understood = request.POST.get("understood", "1") == "1"
+    lesson_mark_understood(user=request.user, lesson=lesson, understood=understood)
+    if request.htmx:
+        return render(
+            request,
+            "content/lesson_detail.html#understood",
+            {"lesson": lesson, "understood": understood},
+        )
+    return redirect(lesson)
+
+
+def which_service(request):
+    walk = decision.walk(decision.parse_answers(request.GET.get("a", "")))
+    template = "content/which_service.html"
+    if request.htmx:
+        template += "#walk"
+    response = render(request, template, {"walk": walk})
+    response["Vary"] = "HX-Request"
+    return response

@@ -1,0 +1,1 @@
+"""An emulated AWS KMS and AWS CloudHSM with real cryptography. Imports nothing from Django."""

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("quizzes.urls_learn")),
+    path("author/", include("quizzes.urls_author")),
+]

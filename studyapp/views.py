@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from content.models import Lesson
+
+
+def home(request):
+    lessons = Lesson.objects.only("slug", "title", "summary", "order")[:8]
+    return render(request, "home.html", {"lessons": lessons})
+
+
+@never_cache
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def ping(request):
+    """The benchmark ceiling: the cheapest response this app can give."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Sync Playwright runs an event loop in the test thread; live_server needs DB access there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str = "learner", *, instructor: bool = False, password: str = "pw-Secret-123"):
+        from django.contrib.auth.models import Group
+
+        from accounts.models import INSTRUCTOR_GROUP
+
+        user = django_user_model.objects.create_user(username=username, password=password)
+        if instructor:
+            group, _ = Group.objects.get_or_create(name=INSTRUCTOR_GROUP)
+            user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user("learner")
+
+
+@pytest.fixture
+def other_learner(make_user):
+    return make_user("other")
+
+
+@pytest.fixture
+def instructor(make_user):
+    return make_user("instructor", instructor=True)
