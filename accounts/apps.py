@@ -15,4 +15,6 @@ class AccountsConfig(AppConfig):
             if created:
                 Profile.objects.get_or_create(user=instance)
 
-        post_save.connect(create_profile, sender=User, dispatch_uid="accounts.create_profile")
+        post_save.connect(
+            create_profile, sender=User, weak=False, dispatch_uid="accounts.create_profile"
+        )

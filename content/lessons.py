@@ -70,7 +70,11 @@ def _sources(meta: dict[str, Any], where: str) -> list[dict[str, str]]:
                 f"{where}: front matter field '{label}.verified' must be a date (YYYY-MM-DD)"
             )
         result.append(
-            {"title": str(item["title"]), "url": str(item.get("url", "")), "verified": str(verified)}
+            {
+                "title": str(item["title"]),
+                "url": str(item.get("url", "")),
+                "verified": str(verified),
+            }
         )
     return result
 
@@ -80,7 +84,9 @@ def parse_lesson(path: Path) -> LessonSource:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise LessonSourceError(f"{where}: not UTF-8 ({error.reason} at byte {error.start})")
+        raise LessonSourceError(
+            f"{where}: not UTF-8 ({error.reason} at byte {error.start})"
+        ) from None
     match = FRONT_MATTER.match(text)
     if not match:
         raise LessonSourceError(f"{where}: no front matter (the file must start with '---')")

@@ -47,3 +47,6 @@ class LessonProgress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "lesson"], name="one_progress_per_lesson")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} understood {self.lesson}"

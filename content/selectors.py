@@ -4,9 +4,7 @@ from .models import Lesson, LessonProgress
 
 
 def lessons_with_progress(*, user) -> list[Lesson]:
-    lessons = list(
-        Lesson.objects.only("slug", "title", "order", "summary", "topics", "word_count")
-    )
+    lessons = list(Lesson.objects.only("slug", "title", "order", "summary", "topics", "word_count"))
     done = set()
     if user.is_authenticated:
         done = set(LessonProgress.objects.filter(user=user).values_list("lesson_id", flat=True))
@@ -25,6 +23,5 @@ def lesson_neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
 
 def is_understood(*, user, lesson: Lesson) -> bool:
     return (
-        user.is_authenticated
-        and LessonProgress.objects.filter(user=user, lesson=lesson).exists()
+        user.is_authenticated and LessonProgress.objects.filter(user=user, lesson=lesson).exists()
     )

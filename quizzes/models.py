@@ -58,6 +58,9 @@ class BankEditor(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bank", "user"], name="one_editor_row")]
 
+    def __str__(self) -> str:
+        return f"{self.user} edits {self.bank}"
+
 
 class BankSubscription(models.Model):
     """A published bank a learner chose to study."""
@@ -70,6 +73,9 @@ class BankSubscription(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "bank"], name="one_subscription")]
+
+    def __str__(self) -> str:
+        return f"{self.user} studies {self.bank}"
 
 
 class Question(models.Model):
@@ -129,9 +135,7 @@ class ReviewSettings(models.Model):
     desired_retention = models.FloatField(
         default=0.9, validators=[MinValueValidator(0.70), MaxValueValidator(0.97)]
     )
-    new_cards_per_day = models.PositiveIntegerField(
-        default=20, validators=[MaxValueValidator(500)]
-    )
+    new_cards_per_day = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(500)])
     learning_steps_minutes = models.JSONField(default=list, help_text="e.g. [1, 10]")
     relearning_steps_minutes = models.JSONField(default=list, help_text="e.g. [10]")
 
@@ -142,6 +146,9 @@ class ReviewSettings(models.Model):
                 name="retention_in_range",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"Review settings of {self.user}"
 
 
 class Card(models.Model):
@@ -154,7 +161,9 @@ class Card(models.Model):
         REVIEW = 2, "Review"
         RELEARNING = 3, "Relearning"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards"
+    )
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="cards")
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.NEW)
     step = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -172,6 +181,9 @@ class Card(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "question"], name="one_card")]
         indexes = [models.Index(fields=["user", "suspended", "due"], name="card_due_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.question}"
 
 
 class ReviewLog(models.Model):
@@ -205,6 +217,9 @@ class ReviewLog(models.Model):
         ]
         indexes = [models.Index(fields=["user", "reviewed_at"], name="log_user_time")]
 
+    def __str__(self) -> str:
+        return f"{self.user} rated {self.rating} on {self.question}"
+
 
 class KeywordDrill(models.Model):
     """A rapid keyword → {KMS, CloudHSM, both, neither} item."""
@@ -234,6 +249,9 @@ class KeywordAttempt(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user", "created_at"], name="kw_attempt_user_time")]
 
+    def __str__(self) -> str:
+        return f"{self.user}: {self.drill} → {self.chosen}"
+
 
 class Exam(models.Model):
     class Kind(models.TextChoices):
@@ -246,7 +264,9 @@ class Exam(models.Model):
         SUBMITTED = "submitted", "Submitted"
         TIMED_OUT = "timed_out", "Timed out"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exams")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exams"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     duration_minutes = models.PositiveIntegerField()
@@ -260,6 +280,9 @@ class Exam(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} exam of {self.user}"
 
 
 class ExamItem(models.Model):
@@ -280,3 +303,6 @@ class ExamItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["exam", "position"], name="unique_exam_position")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.exam} #{self.position}"

@@ -134,7 +134,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -144,7 +144,26 @@ if DEBUG or TESTING:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     WHITENOISE_USE_FINDERS = True
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": env_str(
+            "EMAIL_BACKEND",
+            "django.core.mail.backends."
+            + ("console.EmailBackend" if DEBUG or TESTING else "smtp.EmailBackend"),
+        ),
+        "OPTIONS": {
+            key: value
+            for key, value in {
+                "host": env_str("EMAIL_HOST"),
+                "port": env_int("EMAIL_PORT", 0) or None,
+                "username": env_str("EMAIL_HOST_USER"),
+                "password": env_str("EMAIL_HOST_PASSWORD"),
+                "use_tls": env_bool("EMAIL_USE_TLS") or None,
+            }.items()
+            if value
+        },
+    }
+}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "study@localhost")
 
 # Uploads (question banks, lab files) are size-limited again by each form.
@@ -179,8 +198,21 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
-# Sealing key for the sandbox engine's key material at rest (32 bytes, base64).
+# Sandbox engine. SANDBOX_MASTER_KEY seals key material and access-key secrets at rest
+# (32 bytes, base64). Production must set it; DEBUG/TESTING derive a stable one from SECRET_KEY
+# so a dev database stays readable across restarts.
 SANDBOX_MASTER_KEY = env_str("SANDBOX_MASTER_KEY")
+if not SANDBOX_MASTER_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SANDBOX_MASTER_KEY must be set when DEBUG is off")
+    import base64
+    import hashlib
+
+    SANDBOX_MASTER_KEY = base64.b64encode(
+        hashlib.sha256(b"sandbox-master-key:" + SECRET_KEY.encode()).digest()
+    ).decode()
+# Requests per second per sandbox access key on /sandbox/kms/ (ThrottlingException above it).
+SANDBOX_KMS_RATE_LIMIT = env_int("SANDBOX_KMS_RATE_LIMIT", 100)
 
 LOGGING = {
     "version": 1,

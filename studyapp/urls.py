@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("lessons/", include("content.urls")),

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,39 +14,67 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Lesson',
+            name="Lesson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('summary', models.TextField(blank=True)),
-                ('topics', models.JSONField(default=list)),
-                ('exam_domains', models.JSONField(default=list)),
-                ('sources', models.JSONField(default=list)),
-                ('body_markdown', models.TextField()),
-                ('body_html', models.TextField()),
-                ('toc_html', models.TextField(blank=True)),
-                ('headings', models.JSONField(default=list)),
-                ('word_count', models.PositiveIntegerField(default=0)),
-                ('source_path', models.CharField(blank=True, max_length=300)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("summary", models.TextField(blank=True)),
+                ("topics", models.JSONField(default=list)),
+                ("exam_domains", models.JSONField(default=list)),
+                ("sources", models.JSONField(default=list)),
+                ("body_markdown", models.TextField()),
+                ("body_html", models.TextField()),
+                ("toc_html", models.TextField(blank=True)),
+                ("headings", models.JSONField(default=list)),
+                ("word_count", models.PositiveIntegerField(default=0)),
+                ("source_path", models.CharField(blank=True, max_length=300)),
+                ("content_hash", models.CharField(max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['order', 'slug'],
+                "ordering": ["order", "slug"],
             },
         ),
         migrations.CreateModel(
-            name='LessonProgress',
+            name="LessonProgress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('understood_at', models.DateTimeField()),
-                ('lesson', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress', to='content.lesson')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lesson_progress', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("understood_at", models.DateTimeField()),
+                (
+                    "lesson",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="progress",
+                        to="content.lesson",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lesson_progress",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'lesson'), name='one_progress_per_lesson')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "lesson"), name="one_progress_per_lesson"
+                    )
+                ],
             },
         ),
     ]
