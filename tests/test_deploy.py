@@ -48,3 +48,20 @@ def test_collectstatic_builds_compressed_hashed_files(tmp_path):
     manifest = (tmp_path / "staticfiles.json").read_text()
     assert "css/site.css" in manifest
     assert list(tmp_path.glob("css/site.*.css.gz")) and list(tmp_path.glob("css/site.*.css.br"))
+
+
+def test_redis_holds_cache_and_sessions_when_configured():
+    """Several app servers share state through Redis (this project's machines run it)."""
+    code = (
+        "import django; django.setup();"
+        "from django.conf import settings; from django.core.cache import cache;"
+        "import uuid; key = str(uuid.uuid4()); cache.set(key, 'shared', 30);"
+        "assert cache.get(key) == 'shared'; cache.delete(key);"
+        "print(settings.SESSION_ENGINE, type(cache).__name__)"
+    )
+    env = {**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.contrib.sessions.backends.cache", "RedisCache"]
