@@ -30,7 +30,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def make_user(django_user_model):
-    def make(username: str = "learner", *, instructor: bool = False, password: str = "pw-Secret-123"):
+    def make(
+        username: str = "learner", *, instructor: bool = False, password: str = "pw-Secret-123"
+    ):
         from django.contrib.auth.models import Group
 
         from accounts.models import INSTRUCTOR_GROUP
