@@ -6,6 +6,7 @@ Review, exams and authoring all create questions through these functions, so ren
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,13 @@ def render_question(data: dict[str, Any]) -> dict[str, Any]:
     return rendered
 
 
+def json_ready(data: dict[str, Any]) -> dict[str, Any]:
+    """The native shape as JSON stores it (dates become ISO strings)."""
+    return json.loads(json.dumps(data, default=str))
+
+
 def _same_content(revision: QuestionRevision | None, data: dict[str, Any]) -> bool:
-    return revision is not None and revision.data == data
+    return revision is not None and revision.data == json_ready(data)
 
 
 @transaction.atomic
@@ -55,6 +61,7 @@ def question_revision_create(
     current = question.current_revision
     if _same_content(current, data):
         return current
+    data = json_ready(data)
     number = (question.revisions.aggregate(top=Max("number"))["top"] or 0) + 1
     revision = QuestionRevision.objects.create(
         question=question,
