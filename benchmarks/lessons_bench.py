@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.http import gunicorn, median_of, prepared_database, report, wrk
+from benchmarks.loadtest import gunicorn, median_of, prepared_database, report, wrk
 
 
 def main() -> None:

@@ -21,7 +21,8 @@ def lesson_neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
     return previous, following
 
 
-def is_understood(*, user, lesson: Lesson) -> bool:
+def is_understood(*, user, lesson_id: int) -> bool:
     return (
-        user.is_authenticated and LessonProgress.objects.filter(user=user, lesson=lesson).exists()
+        user.is_authenticated
+        and LessonProgress.objects.filter(user=user, lesson_id=lesson_id).exists()
     )

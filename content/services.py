@@ -10,6 +10,7 @@ from django.utils import timezone
 from .lessons import LESSONS_DIR, read_lessons
 from .markdown import render_markdown
 from .models import Lesson, LessonProgress
+from .pages import lessons_changed
 
 WORD = re.compile(r"[A-Za-z0-9][\w'’#-]*")
 
@@ -55,6 +56,9 @@ def lessons_sync(*, directory: Path = LESSONS_DIR, prune: bool = True) -> SyncRe
         stale = set(existing) - {source.slug for source in sources}
         Lesson.objects.filter(slug__in=stale).delete()
         report.removed = sorted(stale)
+    if report.created or report.updated or report.removed:
+        lessons_changed()
+        transaction.on_commit(lessons_changed)  # again, so no reader caches pre-commit rows
     return report
 
 

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from . import decision
 from .models import Lesson
-from .selectors import is_understood, lesson_neighbours, lessons_with_progress
+from .pages import lesson_page
+from .selectors import is_understood, lessons_with_progress
 from .services import lesson_mark_understood
 
 
@@ -22,15 +24,11 @@ def lesson_list(request):
 
 
 def lesson_detail(request, slug):
-    lesson = get_object_or_404(Lesson, slug=slug)
-    previous, following = lesson_neighbours(lesson)
-    context = {
-        "lesson": lesson,
-        "previous": previous,
-        "next": following,
-        "understood": is_understood(user=request.user, lesson=lesson),
-    }
-    return render(request, "content/lesson_detail.html", context)
+    page = lesson_page(slug)
+    if page is None:
+        raise Http404("No such lesson")
+    understood = is_understood(user=request.user, lesson_id=int(page["pk"]))
+    return render(request, "content/lesson_detail.html", {"page": page, "understood": understood})
 
 
 @login_required
@@ -43,7 +41,7 @@ def lesson_understood(request, slug):
         return render(
             request,
             "content/lesson_detail.html#understood",
-            {"lesson": lesson, "understood": understood},
+            {"page": {"slug": lesson.slug}, "understood": understood},
         )
     return redirect(lesson)
 

@@ -59,3 +59,13 @@ def other_learner(make_user):
 @pytest.fixture
 def instructor(make_user):
     return make_user("instructor", instructor=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Tests never see each other's cached pages or counters."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

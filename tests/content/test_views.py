@@ -125,3 +125,18 @@ def test_home_and_healthz(client, lessons):
     assert client.get("/").status_code == 200
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_cached_lesson_page_follows_a_new_sync(client, tmp_path):
+    source = (
+        '---\ntitle: "Grants"\nslug: grants\norder: 1\nsummary: "s"\ntopics: [kms]\n'
+        'exam_domains: ["SCS-C03"]\nsources:\n  - title: "KMS guide"\n    verified: 2026-11-28\n'
+        "---\n## Grants\n\nFirst version.\n"
+    )
+    path = tmp_path / "grants.md"
+    path.write_text(source)
+    lessons_sync(directory=tmp_path)
+    assert "First version." in client.get("/lessons/grants/").text
+    path.write_text(source.replace("First version.", "Second version."))
+    lessons_sync(directory=tmp_path)
+    assert "Second version." in client.get("/lessons/grants/").text

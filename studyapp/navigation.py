@@ -1,0 +1,49 @@
+"""The site navigation, reversed once per process instead of on every page render."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.urls import NoReverseMatch, reverse
+
+from accounts.models import is_instructor
+
+MAIN = [
+    ("Lessons", "lesson_list"),
+    ("Which service?", "which_service"),
+    ("Review", "review"),
+    ("Keyword drill", "drill"),
+    ("Mock exams", "exam_list"),
+    ("Sandbox", "sandbox_home"),
+]
+INSTRUCTOR = [("Author", "author_home")]
+ACCOUNT = [("Dashboard", "dashboard")]
+
+
+@cache
+def _links(entries: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    found = []
+    for label, name in entries:
+        try:
+            found.append((label, reverse(name)))
+        except NoReverseMatch:
+            continue  # that part of the site is not installed
+    return tuple(found)
+
+
+def _marked(links, path: str) -> list[dict[str, object]]:
+    """Mark the one link whose URL is the longest prefix of the current path."""
+    matches = [url for _, url in links if path.startswith(url)]
+    current = max(matches, key=len) if matches else None
+    return [{"label": label, "url": url, "current": url == current} for label, url in links]
+
+
+def navigation(request):
+    main = list(_links(tuple(MAIN)))
+    if is_instructor(request.user):
+        main += _links(tuple(INSTRUCTOR))
+    account = _links(tuple(ACCOUNT)) if request.user.is_authenticated else ()
+    return {
+        "main_nav": _marked(main, request.path),
+        "account_nav": _marked(account, request.path),
+    }
