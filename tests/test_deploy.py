@@ -54,7 +54,8 @@ def test_redis_holds_cache_and_sessions_when_configured():
     """Several app servers share state through Redis (this project's machines run it)."""
     code = (
         "import django; django.setup();"
-        "from django.conf import settings; from django.core.cache import caches; cache = caches['default'];"
+        "from django.conf import settings; from django.core.cache import caches;"
+        "cache = caches['default'];"
         "import uuid; key = str(uuid.uuid4()); cache.set(key, 'shared', 30);"
         "assert cache.get(key) == 'shared'; cache.delete(key);"
         "print(settings.SESSION_ENGINE, type(cache).__name__)"
