@@ -8,6 +8,7 @@ state in its database.
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import datetime as dt
 import os
@@ -126,7 +127,7 @@ class Storage(Protocol):
 
     def delete(self, kind: str, object_id: str) -> None: ...
 
-    def list(self, kind: str) -> list[tuple[str, JSON]]:
+    def list(self, kind: str) -> builtins.list[tuple[str, JSON]]:
         """All records of a kind, sorted by object id."""
         ...
 
@@ -134,7 +135,7 @@ class Storage(Protocol):
         """Append to an append-only log (``"kms"`` CloudTrail-like, ``"hsm"`` audit)."""
         ...
 
-    def events(self, log: str) -> list[JSON]:
+    def events(self, log: str) -> builtins.list[JSON]:
         """Events of a log, oldest first."""
         ...
 
@@ -156,14 +157,14 @@ class MemoryStorage:
     def delete(self, kind: str, object_id: str) -> None:
         self._objects.get(kind, {}).pop(object_id, None)
 
-    def list(self, kind: str) -> list[tuple[str, JSON]]:
+    def list(self, kind: str) -> builtins.list[tuple[str, JSON]]:
         items = self._objects.get(kind, {})
         return [(key, copy.deepcopy(items[key])) for key in sorted(items)]
 
     def append_event(self, log: str, event: JSON) -> None:
         self._events.setdefault(log, []).append(copy.deepcopy(event))
 
-    def events(self, log: str) -> list[JSON]:
+    def events(self, log: str) -> builtins.list[JSON]:
         return copy.deepcopy(self._events.get(log, []))
 
     def __iter__(self) -> Iterator[str]:
