@@ -1,0 +1,515 @@
+"""Cryptographic operations: Encrypt, Decrypt, ReEncrypt, data keys, random, signatures
+and MACs. Each one: resolve the key, check grant tokens, authorize, check the key state,
+check key usage and algorithm, honour DryRun, then do the cryptography."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.kms._base import JSON, Call
+from emulator.kms._hsm import HsmBridge
+from emulator.kms.errors import (
+    DryRunOperationException,
+    IncorrectKeyException,
+    InvalidCiphertextException,
+    InvalidKeyUsageException,
+    KMSInvalidMacException,
+    KMSInvalidSignatureException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from emulator.kms.primitives import (
+    NONCE_SIZE,
+    aead_open,
+    aead_seal,
+    canonical_context,
+    generate_key_pair,
+    hmac_digest,
+    hmac_verify,
+    oaep_decrypt,
+    oaep_encrypt,
+    pack_header,
+    parse_blob,
+    private_key_der,
+    public_key_der,
+    sign,
+    verify,
+)
+from emulator.kms.records import KeyRecord
+from emulator.kms.specs import (
+    DATA_KEY_PAIR_SPECS,
+    DIGEST_SIZES,
+    KEY_SPECS,
+    RSA_OAEP_MAX_PLAINTEXT,
+)
+
+_DATA_KEY_SIZES = {"AES_128": 16, "AES_256": 32}
+
+
+def _dry_run(request: JSON) -> None:
+    if request.get("DryRun"):
+        raise DryRunOperationException(
+            "The request would have succeeded, but the DryRun option is set."
+        )
+
+
+class CryptoOps(HsmBridge):
+    # --- checks shared by the operations ------------------------------------------------------
+
+    def _require_usage(self, key: KeyRecord, usage: str, operation: str) -> None:
+        if key.key_usage != usage:
+            raise InvalidKeyUsageException(
+                f"{self.key_arn(key.key_id)} key usage is {key.key_usage} which is not valid "
+                f"for {operation}."
+            )
+
+    def _require_algorithm(self, key: KeyRecord, algorithm: str) -> None:
+        info = KEY_SPECS[key.key_spec]
+        if key.key_usage == "ENCRYPT_DECRYPT":
+            supported = info.encryption_algorithms
+        elif key.key_usage == "SIGN_VERIFY":
+            supported = info.signing_algorithms
+        else:
+            supported = info.mac_algorithms
+        if algorithm not in supported:
+            raise InvalidKeyUsageException(
+                f"{algorithm} is not supported by {self.key_arn(key.key_id)} ({key.key_spec}); "
+                f"it supports {', '.join(supported)}."
+            )
+
+    def _require_symmetric_encryption_key(self, key: KeyRecord, operation: str) -> None:
+        self._require_usage(key, "ENCRYPT_DECRYPT", operation)
+        if not key.is_symmetric:
+            raise InvalidKeyUsageException(
+                f"{self.key_arn(key.key_id)} is an asymmetric KMS key; {operation} needs a "
+                "symmetric encryption KMS key."
+            )
+
+    @staticmethod
+    def _no_context_for_asymmetric(key: KeyRecord, context: Mapping[str, str] | None) -> None:
+        if context and not key.is_symmetric:
+            raise ValidationException(
+                "EncryptionContext is not supported by asymmetric KMS keys; omit it."
+            )
+
+    # --- the symmetric ciphertext format ------------------------------------------------------
+
+    def _encrypt_symmetric(
+        self, key: KeyRecord, plaintext: bytes, context: Mapping[str, str] | None
+    ) -> bytes:
+        header = pack_header(key.key_id, key.material_version)
+        aad = canonical_context(context)
+        if key.custom_key_store_id is not None:
+            return header + self._hsm_encrypt(key, plaintext, header + aad)
+        aead = self._aead(key, key.material_version)
+        if aead is None:
+            raise InvalidCiphertextException()
+        return aead_seal(aead, self._random.token_bytes(NONCE_SIZE), plaintext, header, aad)
+
+    def _decrypt_symmetric(
+        self,
+        call: Call,
+        blob: bytes,
+        context: Mapping[str, str] | None,
+        named: KeyRecord | None,
+        action: str,
+        algorithm: str,
+    ) -> tuple[KeyRecord, bytes, str | None]:
+        """Open a symmetric blob: (key, plaintext, KeyMaterialId). The blob names its key."""
+        parsed = parse_blob(blob)
+        if parsed is None:
+            raise InvalidCiphertextException()
+        header, body = parsed
+        key = named if named is not None and named.key_id == header.key_id else None
+        if key is None:
+            key = self._get_key(header.key_id)
+        if key is None or not key.is_symmetric:
+            raise InvalidCiphertextException()
+        if named is not None and named.key_id != key.key_id:
+            raise IncorrectKeyException(
+                "The key ID in the request does not identify a CMK that can perform this operation."
+            )
+        if call.target is None:
+            call.target = self.key_arn(key.key_id)
+        self._authorize(call, key, action, context, {"kms:encryptionalgorithm": (algorithm,)})
+        self._require_usable(key)
+        if algorithm != "SYMMETRIC_DEFAULT":
+            self._require_algorithm(key, algorithm)
+        aad = canonical_context(context)
+        if key.custom_key_store_id is not None:
+            plaintext = self._hsm_decrypt(key, body, header.header + aad)
+            material_id = None
+        else:
+            aead = self._aead(key, header.material_version)
+            plaintext = aead_open(aead, header.header, body, aad) if aead is not None else None
+            material_id = self._material_id(key, header.material_version)
+        if plaintext is None:
+            raise InvalidCiphertextException()
+        return key, plaintext, material_id
+
+    # --- Encrypt, Decrypt, ReEncrypt ----------------------------------------------------------
+
+    def encrypt(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """Encrypt up to 4096 bytes under a symmetric key (AES-256-GCM, the encryption context
+        as associated data) or an RSA key (RSAES-OAEP)."""
+        return self._run("Encrypt", principal, params, self._encrypt)
+
+    def _encrypt(self, call: Call, request: JSON) -> JSON:
+        key = self._resolve(call, request["KeyId"])
+        self._check_grant_tokens(request.get("GrantTokens"))
+        context = request.get("EncryptionContext")
+        algorithm = request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
+        self._authorize(
+            call, key, "kms:Encrypt", context, {"kms:encryptionalgorithm": (algorithm,)}
+        )
+        self._require_usable(key)
+        self._require_usage(key, "ENCRYPT_DECRYPT", "Encrypt")
+        self._require_algorithm(key, algorithm)
+        self._no_context_for_asymmetric(key, context)
+        plaintext = bytes(request["Plaintext"])
+        if not key.is_symmetric:
+            limit = RSA_OAEP_MAX_PLAINTEXT[(KEY_SPECS[key.key_spec].size, algorithm)]
+            if len(plaintext) > limit:
+                raise ValidationException(
+                    f"Plaintext is too long: {algorithm} with {key.key_spec} takes at most "
+                    f"{limit} bytes."
+                )
+        _dry_run(request)
+        if key.is_symmetric:
+            blob = self._encrypt_symmetric(key, plaintext, context)
+        else:
+            blob = oaep_encrypt(self._private_key(key).public_key(), algorithm, plaintext)
+        return {
+            "CiphertextBlob": blob,
+            "KeyId": self.key_arn(key.key_id),
+            "EncryptionAlgorithm": algorithm,
+        }
+
+    def decrypt(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """Decrypt. A symmetric blob names its key, so KeyId is optional; RSA needs KeyId
+        and EncryptionAlgorithm."""
+        return self._run("Decrypt", principal, params, self._decrypt)
+
+    def _decrypt(self, call: Call, request: JSON) -> JSON:
+        algorithm = request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
+        context = request.get("EncryptionContext")
+        named = self._resolve(call, request["KeyId"]) if request.get("KeyId") else None
+        self._check_grant_tokens(request.get("GrantTokens"))
+        blob = bytes(request["CiphertextBlob"])
+        if named is not None and not named.is_symmetric:
+            plaintext = self._decrypt_asymmetric(call, named, blob, algorithm, context, request)
+            return {
+                "KeyId": self.key_arn(named.key_id),
+                "Plaintext": plaintext,
+                "EncryptionAlgorithm": algorithm,
+            }
+        key, plaintext, material_id = self._decrypt_symmetric(
+            call, blob, context, named, "kms:Decrypt", algorithm
+        )
+        _dry_run(request)  # everything checked, ciphertext included; nothing returned
+        result: JSON = {
+            "KeyId": self.key_arn(key.key_id),
+            "Plaintext": plaintext,
+            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        }
+        if material_id is not None:
+            result["KeyMaterialId"] = material_id
+        return result
+
+    def _decrypt_asymmetric(
+        self,
+        call: Call,
+        key: KeyRecord,
+        blob: bytes,
+        algorithm: str,
+        context: Mapping[str, str] | None,
+        request: JSON,
+        action: str = "kms:Decrypt",
+    ) -> bytes:
+        self._authorize(call, key, action, None, {"kms:encryptionalgorithm": (algorithm,)})
+        self._require_usable(key)
+        self._require_usage(key, "ENCRYPT_DECRYPT", "Decrypt")
+        self._require_algorithm(key, algorithm)
+        self._no_context_for_asymmetric(key, context)
+        _dry_run(request)
+        plaintext = oaep_decrypt(self._private_key(key), algorithm, blob)
+        if plaintext is None:
+            raise InvalidCiphertextException()
+        return plaintext
+
+    def re_encrypt(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """ReEncrypt: decrypt under the source key and encrypt under the destination key
+        without revealing the plaintext (kms:ReEncryptFrom and kms:ReEncryptTo)."""
+        return self._run("ReEncrypt", principal, params, self._re_encrypt)
+
+    def _re_encrypt(self, call: Call, request: JSON) -> JSON:
+        source_algorithm = request.get("SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT")
+        source_context = request.get("SourceEncryptionContext")
+        named = self._resolve(call, request["SourceKeyId"]) if request.get("SourceKeyId") else None
+        self._check_grant_tokens(request.get("GrantTokens"))
+        blob = bytes(request["CiphertextBlob"])
+        source_material: str | None = None
+        if named is not None and not named.is_symmetric:
+            source = named
+            plaintext = self._decrypt_asymmetric(
+                call, named, blob, source_algorithm, source_context, {}, "kms:ReEncryptFrom"
+            )
+        else:
+            source, plaintext, source_material = self._decrypt_symmetric(
+                call, blob, source_context, named, "kms:ReEncryptFrom", source_algorithm
+            )
+        destination = self._resolve(None, request["DestinationKeyId"])
+        destination_algorithm = request.get("DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT")
+        destination_context = request.get("DestinationEncryptionContext")
+        self._authorize(
+            call,
+            destination,
+            "kms:ReEncryptTo",
+            destination_context,
+            {"kms:encryptionalgorithm": (destination_algorithm,)},
+        )
+        self._require_usable(destination)
+        self._require_usage(destination, "ENCRYPT_DECRYPT", "ReEncrypt")
+        self._require_algorithm(destination, destination_algorithm)
+        self._no_context_for_asymmetric(destination, destination_context)
+        _dry_run(request)
+        if destination.is_symmetric:
+            new_blob = self._encrypt_symmetric(destination, plaintext, destination_context)
+        else:
+            new_blob = oaep_encrypt(
+                self._private_key(destination).public_key(), destination_algorithm, plaintext
+            )
+        result: JSON = {
+            "CiphertextBlob": new_blob,
+            "SourceKeyId": self.key_arn(source.key_id),
+            "KeyId": self.key_arn(destination.key_id),
+            "SourceEncryptionAlgorithm": source_algorithm,
+            "DestinationEncryptionAlgorithm": destination_algorithm,
+        }
+        if source_material is not None:
+            result["SourceKeyMaterialId"] = source_material
+        if destination.is_symmetric and destination.material_id is not None:
+            result["DestinationKeyMaterialId"] = destination.material_id
+        return result
+
+    # --- data keys ----------------------------------------------------------------------------
+
+    def generate_data_key(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """GenerateDataKey: a random data key, in plaintext and encrypted under the key."""
+        return self._run("GenerateDataKey", principal, params, self._generate_data_key)
+
+    def generate_data_key_without_plaintext(
+        self, principal: str, params: Mapping[str, Any]
+    ) -> JSON:
+        """GenerateDataKeyWithoutPlaintext: only the encrypted data key."""
+        return self._run(
+            "GenerateDataKeyWithoutPlaintext", principal, params, self._generate_data_key
+        )
+
+    def _generate_data_key(self, call: Call, request: JSON) -> JSON:
+        operation = call.operation
+        spec, size = request.get("KeySpec"), request.get("NumberOfBytes")
+        if (spec is None) == (size is None):
+            raise ValidationException(
+                "Please specify either number of bytes or key spec."
+                if spec is None
+                else "Specify either KeySpec or NumberOfBytes, not both."
+            )
+        length = _DATA_KEY_SIZES[spec] if spec is not None else int(request["NumberOfBytes"])
+        key = self._resolve(call, request["KeyId"])
+        self._check_grant_tokens(request.get("GrantTokens"))
+        context = request.get("EncryptionContext")
+        self._authorize(call, key, "kms:" + operation, context)
+        self._require_usable(key)
+        self._require_symmetric_encryption_key(key, operation)
+        _dry_run(request)
+        data_key = self._random.token_bytes(length)
+        result: JSON = {
+            "CiphertextBlob": self._encrypt_symmetric(key, data_key, context),
+            "KeyId": self.key_arn(key.key_id),
+        }
+        if operation == "GenerateDataKey":
+            result["Plaintext"] = data_key
+        if key.material_id is not None:
+            result["KeyMaterialId"] = key.material_id
+        return result
+
+    def generate_data_key_pair(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """GenerateDataKeyPair: DER SPKI public key, PKCS#8 DER private key in plaintext and
+        encrypted under the (symmetric) KMS key."""
+        return self._run("GenerateDataKeyPair", principal, params, self._generate_data_key_pair)
+
+    def generate_data_key_pair_without_plaintext(
+        self, principal: str, params: Mapping[str, Any]
+    ) -> JSON:
+        """GenerateDataKeyPairWithoutPlaintext: the public key and the encrypted private key."""
+        return self._run(
+            "GenerateDataKeyPairWithoutPlaintext", principal, params, self._generate_data_key_pair
+        )
+
+    def _generate_data_key_pair(self, call: Call, request: JSON) -> JSON:
+        operation = call.operation
+        pair_spec = request["KeyPairSpec"]
+        key = self._resolve(call, request["KeyId"])
+        self._check_grant_tokens(request.get("GrantTokens"))
+        context = request.get("EncryptionContext")
+        self._authorize(call, key, "kms:" + operation, context)
+        self._require_usable(key)
+        self._require_symmetric_encryption_key(key, operation)
+        if key.custom_key_store_id is not None:
+            raise UnsupportedOperationException(
+                f"{self.key_arn(key.key_id)} is in a custom key store; {operation} does not "
+                "support KMS keys in custom key stores."
+            )
+        if pair_spec not in DATA_KEY_PAIR_SPECS:
+            raise UnsupportedOperationException(
+                f"KeyPairSpec {pair_spec} is not supported by this emulator."
+            )
+        _dry_run(request)
+        private = generate_key_pair(pair_spec)
+        private_der = private_key_der(private)
+        result: JSON = {
+            "PrivateKeyCiphertextBlob": self._encrypt_symmetric(key, private_der, context),
+            "PublicKey": public_key_der(private),
+            "KeyId": self.key_arn(key.key_id),
+            "KeyPairSpec": pair_spec,
+        }
+        if operation == "GenerateDataKeyPair":
+            result["PrivateKeyPlaintext"] = private_der
+        if key.material_id is not None:
+            result["KeyMaterialId"] = key.material_id
+        return result
+
+    def generate_random(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """GenerateRandom: 1..1024 random bytes (from the injected RandomSource)."""
+        return self._run("GenerateRandom", principal, params, self._generate_random)
+
+    def _generate_random(self, call: Call, request: JSON) -> JSON:
+        self._authorize_account(call, "kms:GenerateRandom")
+        if request.get("CustomKeyStoreId") is not None:
+            # The emulator's HSMs share the injected randomness; the store must be usable.
+            self._connected_store(request["CustomKeyStoreId"])
+        return {"Plaintext": self._random.token_bytes(request["NumberOfBytes"])}
+
+    # --- signatures ---------------------------------------------------------------------------
+
+    def _signing_input(
+        self, call: Call, request: JSON, action: str
+    ) -> tuple[KeyRecord, bytes, bool]:
+        key = self._resolve(call, request["KeyId"])
+        self._check_grant_tokens(request.get("GrantTokens"))
+        algorithm = request["SigningAlgorithm"]
+        message_type = request.get("MessageType", "RAW")
+        self._authorize(
+            call,
+            key,
+            action,
+            None,
+            {"kms:signingalgorithm": (algorithm,), "kms:messagetype": (message_type,)},
+        )
+        self._require_usable(key)
+        self._require_usage(key, "SIGN_VERIFY", action[4:])
+        self._require_algorithm(key, algorithm)
+        if message_type == "EXTERNAL_MU":
+            raise ValidationException("MessageType EXTERNAL_MU is valid only for ML-DSA keys.")
+        message = bytes(request["Message"])
+        digest_given = message_type == "DIGEST"
+        if digest_given and len(message) != DIGEST_SIZES[algorithm[-7:]]:
+            raise ValidationException(f"Digest is invalid length for algorithm {algorithm}.")
+        _dry_run(request)
+        return key, message, digest_given
+
+    def sign(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """Sign a message (RAW) or its digest (DIGEST) with an RSA or ECC key."""
+        return self._run("Sign", principal, params, self._sign)
+
+    def _sign(self, call: Call, request: JSON) -> JSON:
+        key, message, digest_given = self._signing_input(call, request, "kms:Sign")
+        algorithm = request["SigningAlgorithm"]
+        signature = sign(self._private_key(key), algorithm, message, digest_given)
+        return {
+            "KeyId": self.key_arn(key.key_id),
+            "Signature": signature,
+            "SigningAlgorithm": algorithm,
+        }
+
+    def verify(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """Verify a signature; an invalid one raises KMSInvalidSignatureException."""
+        return self._run("Verify", principal, params, self._verify)
+
+    def _verify(self, call: Call, request: JSON) -> JSON:
+        key, message, digest_given = self._signing_input(call, request, "kms:Verify")
+        algorithm = request["SigningAlgorithm"]
+        public = self._private_key(key).public_key()
+        if not verify(public, algorithm, message, bytes(request["Signature"]), digest_given):
+            raise KMSInvalidSignatureException("The signature is not valid for this message.")
+        return {
+            "KeyId": self.key_arn(key.key_id),
+            "SignatureValid": True,
+            "SigningAlgorithm": algorithm,
+        }
+
+    def get_public_key(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """GetPublicKey: DER SubjectPublicKeyInfo of an RSA or ECC key."""
+        return self._run("GetPublicKey", principal, params, self._get_public_key)
+
+    def _get_public_key(self, call: Call, request: JSON) -> JSON:
+        key = self._resolve(call, request["KeyId"])
+        self._check_grant_tokens(request.get("GrantTokens"))
+        self._authorize(call, key, "kms:GetPublicKey")
+        if key.public_key is None:
+            raise UnsupportedOperationException(
+                f"{self.key_arn(key.key_id)} is a {key.key_spec} key; GetPublicKey is supported "
+                "only for asymmetric KMS keys."
+            )
+        self._require_usable(key)
+        info = KEY_SPECS[key.key_spec]
+        result: JSON = {
+            "KeyId": self.key_arn(key.key_id),
+            "PublicKey": base64.b64decode(key.public_key),
+            "CustomerMasterKeySpec": key.key_spec,
+            "KeySpec": key.key_spec,
+            "KeyUsage": key.key_usage,
+        }
+        if key.key_usage == "ENCRYPT_DECRYPT":
+            result["EncryptionAlgorithms"] = list(info.encryption_algorithms)
+        else:
+            result["SigningAlgorithms"] = list(info.signing_algorithms)
+        return result
+
+    # --- MACs ---------------------------------------------------------------------------------
+
+    def _mac_input(self, call: Call, request: JSON, action: str) -> tuple[bytes, str, bytes]:
+        key = self._resolve(call, request["KeyId"])
+        self._check_grant_tokens(request.get("GrantTokens"))
+        algorithm = request["MacAlgorithm"]
+        self._authorize(call, key, action, None, {"kms:macalgorithm": (algorithm,)})
+        self._require_usable(key)
+        self._require_usage(key, "GENERATE_VERIFY_MAC", action[4:])
+        self._require_algorithm(key, algorithm)
+        _dry_run(request)
+        return self._secret(key), algorithm, bytes(request["Message"])
+
+    def generate_mac(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """GenerateMac: HMAC of a message under an HMAC key."""
+        return self._run("GenerateMac", principal, params, self._generate_mac)
+
+    def _generate_mac(self, call: Call, request: JSON) -> JSON:
+        secret, algorithm, message = self._mac_input(call, request, "kms:GenerateMac")
+        return {
+            "Mac": hmac_digest(secret, algorithm, message),
+            "MacAlgorithm": algorithm,
+            "KeyId": call.target,
+        }
+
+    def verify_mac(self, principal: str, params: Mapping[str, Any]) -> JSON:
+        """VerifyMac: a wrong MAC raises KMSInvalidMacException."""
+        return self._run("VerifyMac", principal, params, self._verify_mac)
+
+    def _verify_mac(self, call: Call, request: JSON) -> JSON:
+        secret, algorithm, message = self._mac_input(call, request, "kms:VerifyMac")
+        if not hmac_verify(secret, algorithm, message, bytes(request["Mac"])):
+            raise KMSInvalidMacException("The MAC is not valid for this message.")
+        return {"KeyId": call.target, "MacValid": True, "MacAlgorithm": algorithm}

@@ -1,0 +1,166 @@
+"""The engine's stored state: one dataclass per Storage kind, with ``to_dict``/``from_dict``.
+
+Records are flat JSON-able dicts (``None`` fields are omitted when stored). Key material is
+never stored in the clear: ``material`` fields hold ``Sealer`` blobs whose identity is
+``kms:<key id>:<material version>``; passwords are sealed under ``kms-keystore:<id>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ALIAS",
+    "GRANT",
+    "KEY",
+    "KEYSTORE",
+    "MATERIAL",
+    "SCHEDULE",
+    "TAGS",
+    "AliasRecord",
+    "GrantRecord",
+    "KeyRecord",
+    "KeyStoreRecord",
+    "MaterialRecord",
+    "material_identity",
+]
+
+KEY = "kms.key"
+MATERIAL = "kms.material"
+ALIAS = "kms.alias"
+GRANT = "kms.grant"
+TAGS = "kms.tags"
+KEYSTORE = "kms.keystore"
+SCHEDULE = "kms.schedule"
+
+
+def material_identity(key_id: str, version: int) -> str:
+    """The Sealer identity of one version of a key's material."""
+    return f"kms:{key_id}:{version}"
+
+
+def _compact(values: dict[str, Any], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Drop None and default values: smaller records are cheaper to copy and store."""
+    skip = defaults or {}
+    return {
+        name: value
+        for name, value in values.items()
+        if value is not None and (name not in skip or skip[name] != value)
+    }
+
+
+@dataclass
+class KeyRecord:
+    """A KMS key. ``state`` is Enabled, Disabled or PendingDeletion; ``Unavailable`` is
+    computed from the custom key store's connection state, never stored."""
+
+    key_id: str
+    created: float
+    key_usage: str
+    key_spec: str
+    origin: str
+    state: str
+    policy: str
+    description: str = ""
+    deletion_date: float | None = None
+    pending_window_days: int | None = None
+    custom_key_store_id: str | None = None
+    hsm_key_ref: str | None = None
+    material_version: int = 1
+    material: str | None = None  # sealed current material (AWS_KMS origin)
+    material_id: str | None = None  # KeyMaterialId of the current material (symmetric only)
+    public_key: str | None = None  # base64 DER SubjectPublicKeyInfo (asymmetric keys)
+    rotation_period_days: int | None = None  # None: automatic rotation is off
+    next_rotation: float | None = None
+    on_demand_rotations: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(dict(vars(self)), _KEY_DEFAULTS)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KeyRecord:
+        return cls(**data)
+
+    @property
+    def is_symmetric(self) -> bool:
+        return self.key_spec == "SYMMETRIC_DEFAULT"
+
+
+_KEY_DEFAULTS = {"description": "", "material_version": 1, "on_demand_rotations": 0}
+
+
+@dataclass
+class MaterialRecord:
+    """One version of a symmetric key's material; version 1 is the original."""
+
+    key_id: str
+    version: int
+    material: str  # sealed
+    material_id: str
+    created: float
+    rotation_type: str | None = None  # AUTOMATIC or ON_DEMAND; None for the first material
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(dict(vars(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MaterialRecord:
+        return cls(**data)
+
+
+@dataclass
+class AliasRecord:
+    alias_name: str
+    target_key_id: str
+    created: float
+    updated: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AliasRecord:
+        return cls(**data)
+
+
+@dataclass
+class GrantRecord:
+    grant_id: str
+    key_id: str
+    grantee: str
+    operations: list[str]
+    created: float
+    issuing_account: str
+    name: str | None = None
+    retiring: str | None = None
+    constraints: dict[str, dict[str, str]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(dict(vars(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GrantRecord:
+        return cls(**data)
+
+
+@dataclass
+class KeyStoreRecord:
+    """A CloudHSM custom key store. ``password`` is the sealed kmsuser password."""
+
+    store_id: str
+    name: str
+    cluster_id: str
+    trust_anchor: str
+    password: str
+    created: float
+    state: str = "DISCONNECTED"
+    error_code: str | None = None
+    connect_due: float | None = None  # CONNECTING settles at the first tick after this
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(dict(vars(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KeyStoreRecord:
+        return cls(**data)

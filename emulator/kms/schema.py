@@ -1,0 +1,519 @@
+"""Request shapes: field types and bounds per operation, checked like the KMS service does.
+
+botocore checks most of this client side; the engine checks again because the learner
+console and raw HTTP clients skip botocore. Blob fields are Python ``bytes`` in the engine's
+API; ``decode_request`` and ``encode_response`` convert to and from the base64 strings of
+the AWS JSON wire format for the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.kms.errors import (
+    SerializationException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from emulator.kms.specs import (
+    ALL_KEY_PAIR_SPECS,
+    ALL_KEY_SPECS,
+    CUSTOMER_MASTER_KEY_SPECS,
+    ENCRYPTION_ALGORITHMS,
+    GRANT_OPERATIONS,
+    KEY_USAGES,
+    MAC_ALGORITHMS,
+    ORIGINS,
+    SIGNING_ALGORITHMS,
+)
+
+__all__ = ["OPERATION_SCHEMAS", "Field", "decode_request", "encode_response", "validate"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One request member. ``kind``: string, integer, boolean, blob, context, strings, tags,
+    constraints, or unsupported (accepted by AWS, not by the emulator)."""
+
+    kind: str
+    required: bool = False
+    min: int | None = None
+    max: int | None = None
+    enum: tuple[str, ...] | None = None
+    pattern: str | None = None
+    sensitive: bool = False  # never echo the value in an error message
+
+
+def _key_id(required: bool = True) -> Field:
+    return Field("string", required, 1, 2048)
+
+
+_ALIAS = Field("string", True, 1, 256, pattern=r"^[a-zA-Z0-9:/_-]+$")
+_GRANT_TOKENS = Field("strings", min=0, max=10)
+_CONTEXT = Field("context")
+_DRY_RUN = Field("boolean")
+_MARKER = Field("string", min=1, max=1024)
+_PRINCIPAL = Field("string", min=1, max=256, pattern=r"^[\w+=,.@:/-]+$")
+_GRANT_ID = Field("string", min=1, max=128)
+_KEYSTORE_ID = Field("string", min=1, max=64)
+_KEYSTORE_NAME = Field("string", min=1, max=256)
+_CLUSTER_ID = Field("string", min=19, max=24, pattern=r"^cluster-[2-7a-zA-Z]{11,16}$")
+_PASSWORD = Field("string", min=7, max=32, sensitive=True)
+_UNSUPPORTED = Field("unsupported")
+
+
+def _limit(maximum: int) -> Field:
+    return Field("integer", min=1, max=maximum)
+
+
+def _enum(values: tuple[str, ...], required: bool = False) -> Field:
+    return Field("string", required, enum=values)
+
+
+def _blob(maximum: int, required: bool = True) -> Field:
+    return Field("blob", required, 1, maximum, sensitive=True)
+
+
+_XKS = {
+    name: _UNSUPPORTED
+    for name in (
+        "XksProxyUriEndpoint",
+        "XksProxyUriPath",
+        "XksProxyVpcEndpointServiceName",
+        "XksProxyVpcEndpointServiceOwner",
+        "XksProxyAuthenticationCredential",
+        "XksProxyConnectivity",
+    )
+}
+
+OPERATION_SCHEMAS: dict[str, dict[str, Field]] = {
+    "CreateKey": {
+        "Policy": Field("string", min=1, max=131072),
+        "Description": Field("string", min=0, max=8192),
+        "KeyUsage": _enum(KEY_USAGES),
+        "CustomerMasterKeySpec": _enum(CUSTOMER_MASTER_KEY_SPECS),
+        "KeySpec": _enum(ALL_KEY_SPECS),
+        "Origin": _enum(ORIGINS),
+        "CustomKeyStoreId": _KEYSTORE_ID,
+        "BypassPolicyLockoutSafetyCheck": Field("boolean"),
+        "Tags": Field("tags"),
+        "MultiRegion": Field("boolean"),
+        "XksKeyId": _UNSUPPORTED,
+    },
+    "DescribeKey": {"KeyId": _key_id(), "GrantTokens": _GRANT_TOKENS},
+    "ListKeys": {"Limit": _limit(1000), "Marker": _MARKER, "ResourceOwners": _UNSUPPORTED},
+    "UpdateKeyDescription": {
+        "KeyId": _key_id(),
+        "Description": Field("string", True, 0, 8192),
+    },
+    "EnableKey": {"KeyId": _key_id()},
+    "DisableKey": {"KeyId": _key_id()},
+    "ScheduleKeyDeletion": {"KeyId": _key_id(), "PendingWindowInDays": Field("integer")},
+    "CancelKeyDeletion": {"KeyId": _key_id()},
+    "CreateAlias": {"AliasName": _ALIAS, "TargetKeyId": _key_id()},
+    "UpdateAlias": {"AliasName": _ALIAS, "TargetKeyId": _key_id()},
+    "DeleteAlias": {"AliasName": _ALIAS},
+    "ListAliases": {"KeyId": _key_id(False), "Limit": _limit(100), "Marker": _MARKER},
+    "Encrypt": {
+        "KeyId": _key_id(),
+        "Plaintext": _blob(4096),
+        "EncryptionContext": _CONTEXT,
+        "GrantTokens": _GRANT_TOKENS,
+        "EncryptionAlgorithm": _enum(ENCRYPTION_ALGORITHMS),
+        "DryRun": _DRY_RUN,
+    },
+    "Decrypt": {
+        "CiphertextBlob": _blob(6144),
+        "EncryptionContext": _CONTEXT,
+        "GrantTokens": _GRANT_TOKENS,
+        "KeyId": _key_id(False),
+        "EncryptionAlgorithm": _enum(ENCRYPTION_ALGORITHMS),
+        "Recipient": _UNSUPPORTED,
+        "DryRun": _DRY_RUN,
+        "DryRunModifiers": _UNSUPPORTED,
+    },
+    "ReEncrypt": {
+        "CiphertextBlob": _blob(6144),
+        "SourceEncryptionContext": _CONTEXT,
+        "SourceKeyId": _key_id(False),
+        "DestinationKeyId": _key_id(),
+        "DestinationEncryptionContext": _CONTEXT,
+        "SourceEncryptionAlgorithm": _enum(ENCRYPTION_ALGORITHMS),
+        "DestinationEncryptionAlgorithm": _enum(ENCRYPTION_ALGORITHMS),
+        "GrantTokens": _GRANT_TOKENS,
+        "DryRun": _DRY_RUN,
+        "DryRunModifiers": _UNSUPPORTED,
+    },
+    "GenerateDataKey": {
+        "KeyId": _key_id(),
+        "EncryptionContext": _CONTEXT,
+        "NumberOfBytes": Field("integer", min=1, max=1024),
+        "KeySpec": _enum(("AES_256", "AES_128")),
+        "GrantTokens": _GRANT_TOKENS,
+        "Recipient": _UNSUPPORTED,
+        "DryRun": _DRY_RUN,
+    },
+    "GenerateDataKeyWithoutPlaintext": {
+        "KeyId": _key_id(),
+        "EncryptionContext": _CONTEXT,
+        "KeySpec": _enum(("AES_256", "AES_128")),
+        "NumberOfBytes": Field("integer", min=1, max=1024),
+        "GrantTokens": _GRANT_TOKENS,
+        "DryRun": _DRY_RUN,
+    },
+    "GenerateDataKeyPair": {
+        "EncryptionContext": _CONTEXT,
+        "KeyId": _key_id(),
+        "KeyPairSpec": _enum(ALL_KEY_PAIR_SPECS, required=True),
+        "GrantTokens": _GRANT_TOKENS,
+        "Recipient": _UNSUPPORTED,
+        "DryRun": _DRY_RUN,
+    },
+    "GenerateDataKeyPairWithoutPlaintext": {
+        "EncryptionContext": _CONTEXT,
+        "KeyId": _key_id(),
+        "KeyPairSpec": _enum(ALL_KEY_PAIR_SPECS, required=True),
+        "GrantTokens": _GRANT_TOKENS,
+        "DryRun": _DRY_RUN,
+    },
+    "GenerateRandom": {
+        "NumberOfBytes": Field("integer", True, 1, 1024),
+        "CustomKeyStoreId": _KEYSTORE_ID,
+        "Recipient": _UNSUPPORTED,
+    },
+    "Sign": {
+        "KeyId": _key_id(),
+        "Message": _blob(4096),
+        "MessageType": _enum(("RAW", "DIGEST", "EXTERNAL_MU")),
+        "GrantTokens": _GRANT_TOKENS,
+        "SigningAlgorithm": _enum(SIGNING_ALGORITHMS, required=True),
+        "DryRun": _DRY_RUN,
+    },
+    "Verify": {
+        "KeyId": _key_id(),
+        "Message": _blob(4096),
+        "MessageType": _enum(("RAW", "DIGEST", "EXTERNAL_MU")),
+        "Signature": _blob(6144),
+        "SigningAlgorithm": _enum(SIGNING_ALGORITHMS, required=True),
+        "GrantTokens": _GRANT_TOKENS,
+        "DryRun": _DRY_RUN,
+    },
+    "GetPublicKey": {"KeyId": _key_id(), "GrantTokens": _GRANT_TOKENS},
+    "GenerateMac": {
+        "Message": _blob(4096),
+        "KeyId": _key_id(),
+        "MacAlgorithm": _enum(MAC_ALGORITHMS, required=True),
+        "GrantTokens": _GRANT_TOKENS,
+        "DryRun": _DRY_RUN,
+    },
+    "VerifyMac": {
+        "Message": _blob(4096),
+        "KeyId": _key_id(),
+        "MacAlgorithm": _enum(MAC_ALGORITHMS, required=True),
+        "Mac": _blob(6144),
+        "GrantTokens": _GRANT_TOKENS,
+        "DryRun": _DRY_RUN,
+    },
+    "EnableKeyRotation": {
+        "KeyId": _key_id(),
+        "RotationPeriodInDays": Field("integer", min=90, max=2560),
+    },
+    "DisableKeyRotation": {"KeyId": _key_id()},
+    "GetKeyRotationStatus": {"KeyId": _key_id()},
+    "RotateKeyOnDemand": {"KeyId": _key_id()},
+    "ListKeyRotations": {
+        "KeyId": _key_id(),
+        "IncludeKeyMaterial": _enum(("ALL_KEY_MATERIAL", "ROTATIONS_ONLY")),
+        "Limit": _limit(1000),
+        "Marker": _MARKER,
+    },
+    "TagResource": {"KeyId": _key_id(), "Tags": Field("tags", True)},
+    "UntagResource": {"KeyId": _key_id(), "TagKeys": Field("strings", True, min=0)},
+    "ListResourceTags": {"KeyId": _key_id(), "Limit": _limit(50), "Marker": _MARKER},
+    "GetKeyPolicy": {"KeyId": _key_id(), "PolicyName": Field("string", min=1, max=128)},
+    "PutKeyPolicy": {
+        "KeyId": _key_id(),
+        "PolicyName": Field("string", min=1, max=128),
+        "Policy": Field("string", True, 1, 131072),
+        "BypassPolicyLockoutSafetyCheck": Field("boolean"),
+    },
+    "ListKeyPolicies": {"KeyId": _key_id(), "Limit": _limit(1000), "Marker": _MARKER},
+    "CreateGrant": {
+        "KeyId": _key_id(),
+        "GranteePrincipal": _PRINCIPAL,
+        "RetiringPrincipal": _PRINCIPAL,
+        "Operations": Field("strings", True, min=1, enum=GRANT_OPERATIONS),
+        "Constraints": Field("constraints"),
+        "GrantTokens": _GRANT_TOKENS,
+        "Name": Field("string", min=1, max=256, pattern=r"^[a-zA-Z0-9:/_-]+$"),
+        "DryRun": _DRY_RUN,
+        "GranteeServicePrincipal": _UNSUPPORTED,
+        "RetiringServicePrincipal": _UNSUPPORTED,
+    },
+    "ListGrants": {
+        "Limit": _limit(100),
+        "Marker": _MARKER,
+        "KeyId": _key_id(),
+        "GrantId": _GRANT_ID,
+        "GranteePrincipal": _PRINCIPAL,
+        "GranteeServicePrincipal": _UNSUPPORTED,
+    },
+    "ListRetirableGrants": {
+        "Limit": _limit(100),
+        "Marker": _MARKER,
+        "RetiringPrincipal": Field("string", True, 1, 256, pattern=r"^[\w+=,.@:/-]+$"),
+        "RetiringServicePrincipal": _UNSUPPORTED,
+    },
+    "RetireGrant": {
+        "GrantToken": Field("string", min=1, max=8192),
+        "KeyId": _key_id(False),
+        "GrantId": _GRANT_ID,
+        "DryRun": _DRY_RUN,
+    },
+    "RevokeGrant": {
+        "KeyId": _key_id(),
+        "GrantId": Field("string", True, 1, 128),
+        "DryRun": _DRY_RUN,
+    },
+    "CreateCustomKeyStore": {
+        "CustomKeyStoreName": Field("string", True, 1, 256),
+        "CloudHsmClusterId": _CLUSTER_ID,
+        "TrustAnchorCertificate": Field("string", min=1, max=5000),
+        "KeyStorePassword": _PASSWORD,
+        "CustomKeyStoreType": _enum(("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")),
+        **_XKS,
+    },
+    "ConnectCustomKeyStore": {"CustomKeyStoreId": Field("string", True, 1, 64)},
+    "DisconnectCustomKeyStore": {"CustomKeyStoreId": Field("string", True, 1, 64)},
+    "DescribeCustomKeyStores": {
+        "CustomKeyStoreId": _KEYSTORE_ID,
+        "CustomKeyStoreName": _KEYSTORE_NAME,
+        "Limit": _limit(1000),
+        "Marker": _MARKER,
+    },
+    "UpdateCustomKeyStore": {
+        "CustomKeyStoreId": Field("string", True, 1, 64),
+        "NewCustomKeyStoreName": _KEYSTORE_NAME,
+        "KeyStorePassword": _PASSWORD,
+        "CloudHsmClusterId": _CLUSTER_ID,
+        **_XKS,
+    },
+    "DeleteCustomKeyStore": {"CustomKeyStoreId": Field("string", True, 1, 64)},
+}
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "boolean": (bool,),
+    "blob": (bytes, bytearray, memoryview),
+    "context": (dict,),
+    "strings": (list, tuple),
+    "tags": (list, tuple),
+    "constraints": (dict,),
+}
+_TYPE_NAMES = {
+    "string": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+    "blob": "bytes",
+    "context": "map of string to string",
+    "strings": "list of strings",
+    "tags": "list of Tag",
+    "constraints": "GrantConstraints",
+}
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _failure(name: str, value: Any, field: Field, constraint: str) -> str:
+    """One AWS-style validation message; sensitive values (blobs, passwords) never shown."""
+    if field.sensitive or field.kind == "blob":
+        shown = "Value"
+    else:
+        text = value if isinstance(value, str) else repr(value)
+        shown = f"Value '{text[:97] + '...' if len(text) > 100 else text}'"
+    return f"{shown} at '{_camel(name)}' failed to satisfy constraint: {constraint}"
+
+
+def _check(name: str, raw: object, field: Field, errors: list[str]) -> None:
+    """Append the constraint violations of one member to ``errors`` (messages built only
+    on failure: this runs on every request)."""
+    value: Any = raw
+    kind = field.kind
+    if raw is None:
+        if field.required:
+            errors.append(
+                f"Value null at '{_camel(name)}' failed to satisfy constraint: "
+                "Member must not be null"
+            )
+        return
+    if not isinstance(raw, _PY_TYPES[kind]) or (kind == "integer" and isinstance(raw, bool)):
+        errors.append(_failure(name, value, field, f"Member must be of type {_TYPE_NAMES[kind]}"))
+        return
+    if kind == "integer" or kind in ("string", "blob", "strings"):
+        size = value if kind == "integer" else len(value)
+        what = "value" if kind == "integer" else "length"
+        if field.min is not None and size < field.min:
+            errors.append(
+                _failure(
+                    name,
+                    value,
+                    field,
+                    f"Member must have {what} greater than or equal to {field.min}",
+                )
+            )
+        if field.max is not None and size > field.max:
+            errors.append(
+                _failure(
+                    name, value, field, f"Member must have {what} less than or equal to {field.max}"
+                )
+            )
+    if kind == "string":
+        if field.enum is not None and value not in field.enum:
+            errors.append(
+                _failure(
+                    name,
+                    value,
+                    field,
+                    f"Member must satisfy enum value set: [{', '.join(field.enum)}]",
+                )
+            )
+        if field.pattern is not None and not re.match(field.pattern, value):
+            errors.append(
+                _failure(
+                    name,
+                    value,
+                    field,
+                    f"Member must satisfy regular expression pattern: {field.pattern}",
+                )
+            )
+    elif kind == "strings":
+        for item in value:
+            if not isinstance(item, str):
+                errors.append(
+                    _failure(name, value, field, "Member must be of type list of strings")
+                )
+                return
+            if field.enum is not None and item not in field.enum:
+                errors.append(
+                    _failure(
+                        name,
+                        value,
+                        field,
+                        "Member must satisfy constraint: [Member must satisfy enum value set: "
+                        f"[{', '.join(field.enum)}]]",
+                    )
+                )
+                return
+    elif kind == "context":
+        _check_context(value, name, errors)
+    elif kind == "tags":
+        for tag in value:
+            if (
+                not isinstance(tag, Mapping)
+                or not isinstance(tag.get("TagKey"), str)
+                or not isinstance(tag.get("TagValue"), str)
+            ):
+                errors.append(
+                    _failure(
+                        name,
+                        value,
+                        field,
+                        "Member must be a list of {TagKey: string, TagValue: string}",
+                    )
+                )
+                return
+            if not 1 <= len(tag["TagKey"]) <= 128 or len(tag["TagValue"]) > 256:
+                errors.append(
+                    _failure(
+                        name,
+                        value,
+                        field,
+                        "Member must have TagKey length 1..128 and TagValue length 0..256",
+                    )
+                )
+                return
+    elif kind == "constraints":
+        where = f"at '{_camel(name)}'"
+        for member, context in value.items():
+            if member not in ("EncryptionContextSubset", "EncryptionContextEquals", "SourceArn"):
+                errors.append(f"Unknown member '{member}' {where}")
+            elif member == "SourceArn":
+                errors.append(f"SourceArn {where} is not supported by the emulator")
+            elif not isinstance(context, Mapping):
+                errors.append(f"Value {where}.{_camel(member)} must be a map of string to string")
+            else:
+                _check_context(context, f"{_camel(name)}.{_camel(member)}", errors)
+
+
+def _check_context(value: Mapping[Any, Any], path: str, errors: list[str]) -> None:
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            errors.append(
+                f"Value at '{_camel(path)}' failed to satisfy constraint: "
+                "Member must be a map of string to string"
+            )
+            return
+
+
+def validate(operation: str, params: Any) -> dict[str, Any]:
+    """Check ``params`` against the operation's schema; return them as a plain dict.
+
+    Unknown members are ignored, as the KMS service ignores them. Members the emulator does
+    not implement (Recipient, XKS settings, ...) raise UnsupportedOperationException.
+    """
+    if not isinstance(params, Mapping):
+        raise ValidationException("The request parameters must be a JSON object.")
+    schema = OPERATION_SCHEMAS[operation]
+    errors: list[str] = []
+    for name, field in schema.items():
+        value = params.get(name)
+        if field.kind == "unsupported":
+            if value is not None:
+                raise UnsupportedOperationException(
+                    f"The {name} parameter is not supported by this emulator."
+                )
+            continue
+        _check(name, value, field, errors)
+    if errors:
+        count = len(errors)
+        plural = "error" if count == 1 else "errors"
+        raise ValidationException(f"{count} validation {plural} detected: " + "; ".join(errors))
+    return dict(params)
+
+
+# --- the JSON wire format ---------------------------------------------------------------------
+
+
+def decode_request(operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """AWS JSON request body -> engine params: base64 blob members become ``bytes``."""
+    schema = OPERATION_SCHEMAS.get(operation, {})
+    params = dict(body)
+    for name, field in schema.items():
+        value = params.get(name)
+        if field.kind == "blob" and isinstance(value, str):
+            try:
+                params[name] = base64.b64decode(value.encode("ascii"), validate=True)
+            except (binascii.Error, UnicodeEncodeError):
+                raise SerializationException(
+                    f"Could not decode the base64 value of '{_camel(name)}'."
+                ) from None
+    return params
+
+
+def encode_response(result: Any) -> Any:
+    """Engine result -> AWS JSON response body: ``bytes`` become base64 strings."""
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(result)).decode("ascii")
+    if isinstance(result, dict):
+        return {key: encode_response(value) for key, value in result.items()}
+    if isinstance(result, list):
+        return [encode_response(value) for value in result]
+    return result
