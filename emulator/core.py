@@ -175,7 +175,7 @@ class MemoryStorage:
         self._events.setdefault(log, []).append(json_copy(event))
 
     def events(self, log: str) -> builtins.list[JSON]:
-        return json_copy(self._events.get(log, []))
+        return [json_copy(event) for event in self._events.get(log, [])]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._objects)
