@@ -1,0 +1,143 @@
+"""Due-queue selection: a learner with 100,000 card states against one with 1,000.
+
+Run: ``.venv/bin/python benchmarks/review_bench.py`` (uses a throwaway test database: an
+in-memory SQLite one, or ``test_<name>`` on the server when DATABASE_URL points at
+PostgreSQL). Prints medians and the ratio big/small; the target is at most 2x, which holds
+when the ``card_due_queue`` index on (user, suspended, due) serves the query (the query plan
+is printed too). The full review-page queue (which also looks for never-seen questions and
+counts today's work) is printed for information.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studyapp.settings")
+os.environ.setdefault("TESTING", "1")
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from quizzes.management.commands.bench_review_setup import (  # noqa: E402
+    bench_bank,
+    bench_cards_create,
+    bench_questions_create,
+)
+from quizzes.models import BankSubscription, Card  # noqa: E402
+from quizzes.selectors import (  # noqa: E402
+    cards_due_for,
+    due_count_for,
+    review_queue_for,
+    study_bank_ids_for,
+)
+
+SMALL, BIG = 1_000, 100_000
+DUE_SHARE = 0.1
+RUNS = 60
+
+
+def median_ms(fn: Callable[[], object], runs: int = RUNS) -> float:
+    for _ in range(5):
+        fn()
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+def query_plan(user, now) -> str:
+    bank_ids = study_bank_ids_for(user=user)
+    queryset = (
+        Card.objects.filter(user=user, suspended=False, state__gt=0, due__lte=now)
+        .filter(question__bank_id__in=bank_ids, question__status="published")
+        .filter(question__is_archived=False)
+        .order_by("due", "id")[:20]
+    )
+    return queryset.explain()
+
+
+def main() -> None:
+    setup_test_environment()
+    if connection.vendor != "sqlite":
+        # A database of its own, so a test run on the same server is never clobbered.
+        connection.settings_dict["TEST"]["NAME"] = (
+            f"{connection.settings_dict['NAME']}_review_bench"
+        )
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        run()
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run() -> None:
+    rng = random.Random(42)
+    now = timezone.now()
+    users = get_user_model().objects
+    small = users.create(username="small-deck")
+    big = users.create(username="big-deck")
+    bank = bench_bank()
+    for user in (small, big):
+        BankSubscription.objects.create(user=user, bank=bank)
+    started = time.perf_counter()
+    question_ids = bench_questions_create(bank, BIG)
+    bench_cards_create(
+        user=small, question_ids=question_ids[:SMALL], now=now, due_share=DUE_SHARE, rng=rng
+    )
+    bench_cards_create(user=big, question_ids=question_ids, now=now, due_share=DUE_SHARE, rng=rng)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    setup_seconds = time.perf_counter() - started
+
+    def due(user):
+        return lambda: cards_due_for(user=user, now=now, limit=20)
+
+    def count(user):
+        bank_ids = study_bank_ids_for(user=user)
+        return lambda: due_count_for(user=user, until=now, bank_ids=bank_ids)
+
+    def queue(user):
+        return lambda: review_queue_for(user=user, now=now, new_cards_per_day=20)
+
+    rows = []
+    for label, make, runs in (
+        ("due queue: next 20 due cards", due, RUNS),
+        ("due count (stops at 1,001 rows)", count, RUNS),
+        ("whole review queue (info)", queue, RUNS // 2),
+    ):
+        small_ms = median_ms(make(small), runs)
+        big_ms = median_ms(make(big), runs)
+        rows.append((label, small_ms, big_ms, big_ms / small_ms))
+
+    print(
+        f"== Review due-queue selection ({connection.vendor}; {SMALL:,} vs {BIG:,} card states,"
+        f" {DUE_SHARE:.0%} due; median of {RUNS}; data built in {setup_seconds:.1f} s) =="
+    )
+    print(f"{'query':34} {'1,000 cards':>12} {'100,000 cards':>14} {'ratio':>7}")
+    for label, small_ms, big_ms, ratio in rows:
+        print(f"{label:34} {small_ms:10.3f}ms {big_ms:12.3f}ms {ratio:6.2f}x")
+    ratio = rows[0][3]
+    verdict = "OK" if ratio <= 2 else "ABOVE TARGET"
+    print(f"due-queue ratio {ratio:.2f}x (target <= 2x): {verdict}")
+    print("query plan for the big deck:")
+    print("  " + query_plan(big, now).replace("\n", "\n  "))
+
+
+if __name__ == "__main__":
+    main()

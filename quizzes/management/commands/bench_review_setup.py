@@ -1,0 +1,233 @@
+"""Make a signed-in learner with N due cards and print what wrk needs to load the review page.
+
+Prints one JSON object::
+
+    {"cookie": "sessionid=…; csrftoken=…", "csrf": "<form token>",
+     "review_url": "/review/", "answer_url": "/review/answer/",
+     "answer_body": "<urlencoded form for the first due card>",
+     "answer_bodies": ["<one per due card>", …],
+     "headers": {"Cookie": …, "Content-Type": …, "HX-Request": "true"}}
+
+Each body answers one due card once. Posting the same body again is a duplicate submission
+(answered from the log, nothing written); with ``HX-Request: true`` the answer returns the
+feedback region (200) instead of a redirect (302).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.middleware.csrf import get_token
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from content.markdown import render_inline
+from quizzes.models import Bank, BankSubscription, Card, Question, QuestionRevision
+
+BENCH_BANK = "bench-review"
+
+_OPTIONS = [
+    {"text": "AWS KMS", "correct": True, "feedback": "Native integration with AWS services."},
+    {"text": "AWS CloudHSM", "feedback": "Services cannot call a cluster directly."},
+    {"text": "AWS Certificate Manager", "feedback": "ACM manages TLS certificates."},
+    {"text": "AWS Secrets Manager", "feedback": "It stores secrets and encrypts them with KMS."},
+]
+
+
+def bench_question_data(number: int) -> dict[str, Any]:
+    return {
+        "key": f"bench-{number}",
+        "type": "single",
+        "prompt": f"Scenario {number}: encrypt Amazon S3 objects with native integration. "
+        "Which service holds the key?",
+        "options": _OPTIONS,
+        "explanation": "**KMS** integrates natively with S3, EBS and RDS.",
+        "keyword": "native integration",
+        "topics": ["decision", ["kms", "cloudhsm", "custom-key-stores"][number % 3]],
+        "difficulty": 1,
+        "lesson": "cloudhsm-vs-kms",
+    }
+
+
+def bench_questions_create(bank: Bank, count: int) -> list[int]:
+    """``count`` published single-choice questions, inserted in bulk. Returns their ids."""
+    start = bank.questions.count()
+    rendered_once = {
+        "prompt": render_inline(bench_question_data(0)["prompt"]),
+        "explanation": render_inline(bench_question_data(0)["explanation"]),
+        "options": [
+            {"text": render_inline(o["text"]), "feedback": render_inline(o["feedback"])}
+            for o in _OPTIONS
+        ],
+    }
+    numbers = range(start + 1, start + count + 1)
+    questions = Question.objects.bulk_create(
+        [
+            Question(
+                bank=bank,
+                key=f"bench-{n}",
+                type="single",
+                status=Question.Status.PUBLISHED,
+                topics=bench_question_data(n)["topics"],
+                difficulty=1,
+                position=n,
+            )
+            for n in numbers
+        ],
+        batch_size=5000,
+    )
+    ids = [question.pk for question in questions]
+    if None in ids:  # backends without RETURNING (none of ours today)
+        ids = list(
+            bank.questions.filter(position__gte=start + 1)
+            .order_by("position")
+            .values_list("id", flat=True)
+        )
+    QuestionRevision.objects.bulk_create(
+        [
+            QuestionRevision(
+                question_id=pk, number=1, data=bench_question_data(n), rendered=rendered_once
+            )
+            for pk, n in zip(ids, numbers, strict=True)
+        ],
+        batch_size=5000,
+    )
+    question_table = connection.ops.quote_name(Question._meta.db_table)
+    revision_table = connection.ops.quote_name(QuestionRevision._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {question_table} SET current_revision_id = "  # noqa: S608 - table names only
+            f"(SELECT r.id FROM {revision_table} r WHERE r.question_id = {question_table}.id) "
+            f"WHERE bank_id = %s AND current_revision_id IS NULL",
+            [bank.pk],
+        )
+    return ids
+
+
+def bench_cards_create(
+    *,
+    user,
+    question_ids: list[int],
+    now: dt.datetime,
+    due_share: float,
+    rng: random.Random,
+) -> int:
+    """Review-state cards for ``question_ids``; ``due_share`` of them already due."""
+    cards = []
+    for pk in question_ids:
+        if rng.random() < due_share:
+            due = now - dt.timedelta(minutes=rng.randint(1, 60 * 24 * 30))
+        else:
+            due = now + dt.timedelta(minutes=rng.randint(60, 60 * 24 * 365))
+        cards.append(
+            Card(
+                user=user,
+                question_id=pk,
+                state=Card.State.REVIEW,
+                stability=rng.uniform(1, 90),
+                difficulty=rng.uniform(2, 9),
+                due=due,
+                last_review=due - dt.timedelta(days=rng.randint(1, 60)),
+                reps=rng.randint(2, 20),
+                lapses=rng.randint(0, 3),
+            )
+        )
+    Card.objects.bulk_create(cards, batch_size=5000)
+    return len(cards)
+
+
+def bench_bank() -> Bank:
+    bank, _ = Bank.objects.get_or_create(
+        slug=BENCH_BANK,
+        defaults={"title": "Benchmark bank", "is_published": True, "is_default": False},
+    )
+    return bank
+
+
+class Command(BaseCommand):
+    help = "Create a learner with due review cards and print a session cookie and request bodies."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--cards", type=int, default=200, help="due cards to create")
+        parser.add_argument("--username", default="bench-learner")
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rng = random.Random(options["seed"])
+        now = timezone.now()
+        User = get_user_model()
+        with transaction.atomic():
+            bank = bench_bank()
+            user, created = User.objects.get_or_create(username=options["username"])
+            if created:
+                user.set_unusable_password()
+                user.save()
+            Card.objects.filter(user=user).delete()
+            BankSubscription.objects.get_or_create(user=user, bank=bank)
+            available = list(bank.questions.order_by("position").values_list("id", flat=True))
+            missing = options["cards"] - len(available)
+            if missing > 0:
+                available += bench_questions_create(bank, missing)
+            question_ids = available[: options["cards"]]
+            bench_cards_create(
+                user=user, question_ids=question_ids, now=now, due_share=1.0, rng=rng
+            )
+
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        request = RequestFactory().get("/")
+        form_token = get_token(request)
+        csrf_cookie = request.META["CSRF_COOKIE"]
+        cookie = (
+            f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf_cookie}"
+        )
+
+        bodies = []
+        cards = (
+            Card.objects.filter(user=user)
+            .select_related("question")
+            .order_by("due", "id")
+            .values_list("question__current_revision_id", "version")
+        )
+        started = int(now.timestamp() * 1000)
+        for index, (revision_id, version) in enumerate(cards):
+            bodies.append(
+                urlencode(
+                    {
+                        "csrfmiddlewaretoken": form_token,
+                        "revision": revision_id,
+                        "version": version,
+                        "submission_id": f"bench{options['seed']}x{index:08d}",
+                        "shown": "0,1,2,3",
+                        "started": started,
+                        "choice": "0",
+                    }
+                )
+            )
+        self.stdout.write(
+            json.dumps(
+                {
+                    "cookie": cookie,
+                    "csrf": form_token,
+                    "review_url": reverse("review"),
+                    "answer_url": reverse("review_answer"),
+                    "answer_body": bodies[0] if bodies else "",
+                    "answer_bodies": bodies,
+                    "headers": {
+                        "Cookie": cookie,
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "HX-Request": "true",
+                    },
+                }
+            )
+        )

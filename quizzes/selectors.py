@@ -1,0 +1,550 @@
+"""Reads for review, drills, exams and the dashboard.
+
+The due queue (:func:`cards_due_for`) is served by the ``card_due_queue`` index on
+``(user, suspended, due)``: it reads the learner's earliest due cards in index order and
+stops after ``limit`` rows, so its cost does not grow with the number of cards a learner has
+(``benchmarks/review_bench.py`` measures it). Counts shown to the learner are capped the
+same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from accounts.models import Profile
+
+from . import scheduling
+from .models import Bank, Card, KeywordAttempt, KeywordDrill, Question, ReviewLog
+
+#: Counts of due cards stop here ("1000+"), so the review page stays fast for huge decks.
+DUE_COUNT_CAP = 1000
+FORECAST_DAYS = 14
+GENERAL_TOPIC = "general"
+
+
+# --- what a learner studies ------------------------------------------------------------
+
+
+def study_bank_ids_for(*, user) -> list[int]:
+    """Published banks the learner chose; the default banks when they chose none."""
+    chosen = list(
+        Bank.objects.filter(is_published=True, subscriptions__user=user).values_list(
+            "id", flat=True
+        )
+    )
+    if chosen:
+        return chosen
+    return list(
+        Bank.objects.filter(is_published=True, is_default=True).values_list("id", flat=True)
+    )
+
+
+def study_questions_for(*, user, bank_ids: list[int] | None = None) -> QuerySet[Question]:
+    """Published, non-archived questions of the learner's banks."""
+    if bank_ids is None:
+        bank_ids = study_bank_ids_for(user=user)
+    return Question.objects.filter(
+        bank_id__in=bank_ids,
+        status=Question.Status.PUBLISHED,
+        is_archived=False,
+        current_revision__isnull=False,
+    )
+
+
+def _studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
+    return Card.objects.filter(
+        user=user,
+        suspended=False,
+        state__gt=Card.State.NEW,
+        question__bank_id__in=bank_ids,
+        question__status=Question.Status.PUBLISHED,
+        question__is_archived=False,
+    )
+
+
+def cards_due_for(
+    *, user, now: dt.datetime, limit: int = 20, bank_ids: list[int] | None = None
+) -> list[Card]:
+    """The learner's due (already seen) cards, most overdue first."""
+    if bank_ids is None:
+        bank_ids = study_bank_ids_for(user=user)
+    return list(
+        _studied_cards(user=user, bank_ids=bank_ids)
+        .filter(due__lte=now)
+        .select_related("question__current_revision")
+        .order_by("due", "id")[:limit]
+    )
+
+
+def due_count_for(
+    *, user, until: dt.datetime, bank_ids: list[int], cap: int = DUE_COUNT_CAP
+) -> int:
+    """How many seen cards are due by ``until``, counting at most ``cap`` + 1."""
+    return (
+        _studied_cards(user=user, bank_ids=bank_ids)
+        .filter(due__lte=until)
+        .order_by("due")[: cap + 1]
+        .count()
+    )
+
+
+def new_question_ids_for(*, user, bank_ids: list[int], limit: int) -> list[int]:
+    """Studied questions the learner has never answered, oldest first.
+
+    Ordered by (bank, id), which the bank foreign-key index already holds, so the scan stops
+    after ``limit`` rows instead of sorting the whole bank (ids follow the order questions
+    were added in).
+    """
+    if limit <= 0:
+        return []
+    seen = Card.objects.filter(user=user, question=OuterRef("pk"), state__gt=Card.State.NEW)
+    return list(
+        study_questions_for(user=user, bank_ids=bank_ids)
+        .filter(~Exists(seen))
+        .order_by("bank_id", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def local_day_start(now: dt.datetime, time_zone: str) -> dt.datetime:
+    local = now.astimezone(ZoneInfo(time_zone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def time_zone_for(user) -> str:
+    profile = Profile.objects.filter(user=user).only("time_zone").first()
+    return profile.time_zone if profile else "UTC"
+
+
+def _review_logs(user) -> QuerySet[ReviewLog]:
+    """Ordinary review answers: exam answers and contrast drills are not reviews."""
+    return ReviewLog.objects.filter(
+        user=user, source=ReviewLog.Source.REVIEW, voided_at__isnull=True
+    )
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    card: Card | None
+    question: Question | None
+    due_count: int
+    new_count: int
+    done_today: int
+
+    @property
+    def remaining(self) -> int:
+        return self.due_count + self.new_count
+
+    @property
+    def remaining_capped(self) -> bool:
+        return self.due_count > DUE_COUNT_CAP
+
+    @property
+    def progress_max(self) -> int:
+        return self.done_today + min(self.remaining, DUE_COUNT_CAP)
+
+    @property
+    def is_new(self) -> bool:
+        return self.card is None or self.card.state == Card.State.NEW
+
+
+def review_queue_for(*, user, now: dt.datetime, new_cards_per_day: int) -> ReviewQueue:
+    """The next question to show and the counts around it.
+
+    Due reviews come first (most overdue first), then new questions up to today's limit,
+    like Anki's "show new cards after reviews".
+    """
+    bank_ids = study_bank_ids_for(user=user)
+    day_start = local_day_start(now, time_zone_for(user))
+    today = _review_logs(user).filter(reviewed_at__gte=day_start)
+    done_today = today.count()
+    introduced = today.filter(state_before__state=Card.State.NEW).count()
+    due = cards_due_for(user=user, now=now, limit=1, bank_ids=bank_ids)
+    due_count = due_count_for(user=user, until=now, bank_ids=bank_ids) if due else 0
+    new_allowed = max(0, new_cards_per_day - introduced)
+    new = new_question_ids_for(user=user, bank_ids=bank_ids, limit=new_allowed)
+    card = due[0] if due else None
+    question = card.question if card else None
+    if card is None and new:
+        question = Question.objects.select_related("current_revision").get(pk=new[0])
+        card = Card.objects.filter(user=user, question=question).first()
+    return ReviewQueue(
+        card=card,
+        question=question,
+        due_count=due_count,
+        new_count=len(new),
+        done_today=done_today,
+    )
+
+
+# --- keyword drill ---------------------------------------------------------------------
+
+
+class DrillLike(Protocol):
+    pk: Any
+    answer: str
+    topics: Any
+
+
+@dataclass(frozen=True)
+class PastAttempt:
+    drill_id: int
+    chosen: str
+    correct: bool
+
+
+#: Each older attempt counts this much less than the one after it.
+MISTAKE_DECAY = 0.93
+
+
+def drill_weights(
+    attempts: Sequence[PastAttempt],
+) -> tuple[dict[int, float], dict[int, Counter[str]]]:
+    """Recent-mistake weight per item, and for each item the answers it was confused with.
+
+    ``attempts`` are newest first. A mistake counts ``MISTAKE_DECAY ** age``; a later right
+    answer pays back half as much, so an item fades out of the round once it is known.
+    """
+    weights: dict[int, float] = defaultdict(float)
+    confused: dict[int, Counter[str]] = defaultdict(Counter)
+    for age, attempt in enumerate(attempts):
+        factor = MISTAKE_DECAY**age
+        if attempt.correct:
+            weights[attempt.drill_id] -= 0.5 * factor
+        else:
+            weights[attempt.drill_id] += factor
+            confused[attempt.drill_id][attempt.chosen] += 1
+    return {key: value for key, value in weights.items() if value > 0}, confused
+
+
+def drill_round_pick(
+    items: Sequence[DrillLike],
+    attempts: Sequence[PastAttempt],
+    *,
+    size: int,
+    rng: random.Random,
+) -> list[DrillLike]:
+    """A round of keyword items that interleaves what this learner confuses.
+
+    Up to half the round goes to the items with the heaviest recent mistakes, each followed
+    by a *contrast item*: one whose right answer is the answer the learner wrongly gave
+    (sharing a topic when possible). The rest is a weighted sample: recent mistakes weigh
+    more, never-seen items a little more.
+    """
+    if not items:
+        return []
+    by_id = {item.pk: item for item in items}
+    weights, confused = drill_weights(attempts)
+    seen = {attempt.drill_id for attempt in attempts}
+    picked: list[DrillLike] = []
+    used: set[Any] = set()
+
+    def take(item: DrillLike) -> None:
+        picked.append(item)
+        used.add(item.pk)
+
+    troubles = sorted((pk for pk in weights if pk in by_id), key=lambda pk: (-weights[pk], pk))[
+        : max(1, size // 2)
+    ]
+    for pk in troubles:
+        if len(picked) >= size:
+            break
+        item = by_id[pk]
+        take(item)
+        wrong_answer = confused[pk].most_common(1)[0][0] if confused[pk] else ""
+        contrast = _contrast_item(item, wrong_answer, items, used, rng)
+        if contrast is not None and len(picked) < size:
+            take(contrast)
+
+    rest = [item for item in items if item.pk not in used]
+    rest_weights = [
+        1.0 + 3.0 * weights.get(item.pk, 0.0) + (0.5 if item.pk not in seen else 0.0)
+        for item in rest
+    ]
+    while rest and len(picked) < size:
+        (chosen,) = rng.choices(range(len(rest)), weights=rest_weights)
+        take(rest.pop(chosen))
+        rest_weights.pop(chosen)
+    return picked
+
+
+def _contrast_item(
+    item: DrillLike, wrong_answer: str, items: Sequence[DrillLike], used: set[Any], rng
+) -> DrillLike | None:
+    candidates = [other for other in items if other.answer == wrong_answer and other.pk not in used]
+    if not candidates:
+        return None
+    topics = set(item.topics or [])
+    shared = [other for other in candidates if topics & set(other.topics or [])]
+    return rng.choice(shared or candidates)
+
+
+def drill_round_for(*, user, size: int = 10, rng: random.Random | None = None) -> list[Any]:
+    rng = rng or random.Random()
+    items = list(KeywordDrill.objects.all())
+    attempts = [
+        PastAttempt(drill_id=row["drill_id"], chosen=row["chosen"], correct=row["correct"])
+        for row in KeywordAttempt.objects.filter(user=user)
+        .order_by("-created_at", "-id")
+        .values("drill_id", "chosen", "correct")[:300]
+    ]
+    return drill_round_pick(items, attempts, size=size, rng=rng)
+
+
+def confusions_for(*, user, limit: int = 5) -> list[dict[str, Any]]:
+    """The learner's most frequent (right answer → wrong answer) mix-ups."""
+    rows = (
+        KeywordAttempt.objects.filter(user=user, correct=False)
+        .values("drill__answer", "chosen")
+        .annotate(times=Count("id"))
+        .order_by("-times", "drill__answer", "chosen")[:limit]
+    )
+    labels = dict(KeywordDrill.Answer.choices)
+    return [
+        {
+            "right": labels.get(row["drill__answer"], row["drill__answer"]),
+            "chosen": labels.get(row["chosen"], row["chosen"]),
+            "times": row["times"],
+        }
+        for row in rows
+    ]
+
+
+def leech_contrast_drills(*, question: Question, limit: int = 4) -> list[KeywordDrill]:
+    """Keyword items that contrast the leech question's deciding keyword with its neighbours.
+
+    Items whose keyword appears in the question come first, then items sharing its topics;
+    the set mixes different right answers, so the learner has to tell them apart.
+    """
+    data = question.current_revision.data if question.current_revision else {}
+    text = f"{data.get('prompt', '')} {data.get('keyword', '')}".lower()
+    topics = set(question.topics or [])
+    scored = []
+    for drill in KeywordDrill.objects.all():
+        score = (3 if drill.keyword.lower() in text else 0) + len(topics & set(drill.topics))
+        if score:
+            scored.append((score, drill))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].keyword))
+    picked: list[KeywordDrill] = []
+    answers: set[str] = set()
+    # First pass: one item per distinct answer, so the drill is a contrast; then fill up.
+    for _, drill in scored:
+        if drill.answer not in answers and len(picked) < limit:
+            picked.append(drill)
+            answers.add(drill.answer)
+    for _, drill in scored:
+        if drill not in picked and len(picked) < limit:
+            picked.append(drill)
+    return picked
+
+
+# --- dashboard -------------------------------------------------------------------------
+
+
+def forecast_for(
+    *, user, now: dt.datetime, time_zone: str, days: int = FORECAST_DAYS
+) -> list[tuple[dt.date, int]]:
+    """Cards due on each of the next ``days`` local days (today includes overdue ones)."""
+    bank_ids = study_bank_ids_for(user=user)
+    start = local_day_start(now, time_zone)
+    end = start + dt.timedelta(days=days)
+    rows = (
+        _studied_cards(user=user, bank_ids=bank_ids)
+        .filter(due__lt=end)
+        .annotate(day=TruncDate("due", tzinfo=ZoneInfo(time_zone)))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: Counter[dt.date] = Counter()
+    today = start.date()
+    for row in rows:
+        counts[max(row["day"], today)] += row["n"]
+    return [
+        (today + dt.timedelta(days=i), counts[today + dt.timedelta(days=i)]) for i in range(days)
+    ]
+
+
+@dataclass(frozen=True)
+class Retention:
+    correct: int
+    total: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.correct / self.total if self.total else None
+
+
+def true_retention_for(*, user, since: dt.datetime | None = None) -> Retention:
+    """Share of right answers on cards that were in the Review state (voided logs excluded)."""
+    logs = _review_logs(user).filter(state_before__state=Card.State.REVIEW)
+    if since is not None:
+        logs = logs.filter(reviewed_at__gte=since)
+    totals = logs.aggregate(total=Count("id"), correct=Count("id", filter=Q(correct=True)))
+    return Retention(correct=totals["correct"] or 0, total=totals["total"] or 0)
+
+
+def streak_for(*, user, now: dt.datetime, time_zone: str) -> int:
+    """Consecutive local days with at least one review, ending today (or yesterday)."""
+    since = local_day_start(now, time_zone) - dt.timedelta(days=400)
+    days = set(
+        _review_logs(user)
+        .filter(reviewed_at__gte=since)
+        .annotate(day=TruncDate("reviewed_at", tzinfo=ZoneInfo(time_zone)))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    day = now.astimezone(ZoneInfo(time_zone)).date()
+    if day not in days:
+        day -= dt.timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= dt.timedelta(days=1)
+    return streak
+
+
+def time_spent_for(*, user, now: dt.datetime, time_zone: str) -> dict[str, int]:
+    """Milliseconds spent answering reviews: today, the last 7 days, all time."""
+    start = local_day_start(now, time_zone)
+    logs = _review_logs(user)
+
+    def total(queryset) -> int:
+        return queryset.aggregate(ms=Sum("duration_ms"))["ms"] or 0
+
+    return {
+        "today": total(logs.filter(reviewed_at__gte=start)),
+        "week": total(logs.filter(reviewed_at__gte=start - dt.timedelta(days=6))),
+        "all": total(logs),
+    }
+
+
+@dataclass
+class TopicMastery:
+    topic: str
+    questions: int = 0
+    seen: int = 0
+    mature: int = 0
+    recall_now_total: float = 0.0
+    recall_exam_total: float = 0.0
+    lapses: int = 0
+
+    @property
+    def label(self) -> str:
+        return topic_label(self.topic)
+
+    @property
+    def recall_now(self) -> float:
+        return self.recall_now_total / self.questions if self.questions else 0.0
+
+    @property
+    def recall_exam(self) -> float:
+        return self.recall_exam_total / self.questions if self.questions else 0.0
+
+    @property
+    def seen_share(self) -> float:
+        return self.seen / self.questions if self.questions else 0.0
+
+
+def topic_label(topic: str) -> str:
+    special = {"kms": "KMS", "cloudhsm": "CloudHSM", "fips": "FIPS"}
+    return " ".join(special.get(word, word.capitalize()) for word in topic.split("-"))
+
+
+#: Stability (days) from which a card counts as "mature" (Anki's 21-day interval).
+MATURE_DAYS = 21
+
+
+def mastery_for(
+    *, user, now: dt.datetime, exam_at: dt.datetime | None, scheduler
+) -> tuple[list[TopicMastery], TopicMastery]:
+    """Per-topic and overall mastery: recall predicted now and on exam day.
+
+    Unseen questions count as 0 recall, so readiness rises only by studying the whole bank.
+    """
+    bank_ids = study_bank_ids_for(user=user)
+    questions = list(study_questions_for(user=user, bank_ids=bank_ids).values("id", "topics"))
+    cards = {
+        card.question_id: card
+        for card in Card.objects.filter(
+            user=user, question_id__in=[q["id"] for q in questions]
+        ).only(
+            "question_id", "state", "step", "stability", "difficulty", "due", "last_review",
+            "reps", "lapses",
+        )
+    }  # fmt: skip
+    topics: dict[str, TopicMastery] = {}
+    overall = TopicMastery(topic="overall")
+    for question in questions:
+        card = cards.get(question["id"])
+        recall_now = recall_exam = 0.0
+        seen = mature = False
+        lapses = 0
+        if card is not None and card.state != Card.State.NEW:
+            state = memory_state(card)
+            seen = True
+            mature = (card.stability or 0) >= MATURE_DAYS
+            lapses = card.lapses
+            recall_now = scheduling.retrievability(state, at=now, scheduler=scheduler)
+            recall_exam = (
+                scheduling.retrievability(state, at=exam_at, scheduler=scheduler)
+                if exam_at
+                else recall_now
+            )
+        for name in [*(question["topics"] or [GENERAL_TOPIC]), None]:
+            bucket = overall if name is None else topics.setdefault(name, TopicMastery(name))
+            bucket.questions += 1
+            bucket.seen += seen
+            bucket.mature += mature
+            bucket.lapses += lapses
+            bucket.recall_now_total += recall_now
+            bucket.recall_exam_total += recall_exam
+    ordered = sorted(topics.values(), key=lambda t: (t.recall_exam, t.topic))
+    return ordered, overall
+
+
+def memory_state(card: Card) -> scheduling.MemoryState:
+    return scheduling.MemoryState(
+        state=card.state,
+        step=card.step,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=card.due,
+        last_review=card.last_review,
+        reps=card.reps,
+        lapses=card.lapses,
+    )
+
+
+def leeches_for(*, user, limit: int = 10) -> list[Card]:
+    return list(
+        Card.objects.filter(user=user, leech=True)
+        .select_related("question__current_revision")
+        .order_by("-lapses", "id")[:limit]
+    )
+
+
+# --- exams -----------------------------------------------------------------------------
+
+
+def exams_for(*, user) -> QuerySet[Any]:
+    return user.exams.annotate(questions=Count("items")).order_by("-started_at")
+
+
+def primary_topic(topics: Iterable[str] | None) -> str:
+    topics = list(topics or [])
+    return topics[0] if topics else GENERAL_TOPIC
+
+
+def percent(value: float | None) -> int | None:
+    return None if value is None else math.floor(value * 100 + 0.5)

@@ -1,0 +1,405 @@
+"""Writes for spaced repetition: answering, undo, leech contrast drills, settings, bank choice.
+
+Every answer locks the learner's card row (``select_for_update``), checks the form's
+submission id (the same answer posted twice logs once) and the card version it was shown at
+(a card answered in another tab is not answered again), then updates the card and appends a
+``ReviewLog`` in the same transaction. Undo never deletes: it voids the log and restores the
+card from the log's ``state_before``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import fsrs
+from django.db import IntegrityError, transaction
+
+from accounts.models import Profile
+
+from . import scheduling
+from .grading import Grade, grade
+from .models import (
+    Bank,
+    BankSubscription,
+    Card,
+    KeywordAttempt,
+    KeywordDrill,
+    Question,
+    QuestionRevision,
+    ReviewLog,
+    ReviewSettings,
+)
+from .selectors import memory_state
+
+DEFAULT_LEARNING_STEPS = [1, 10]
+DEFAULT_RELEARNING_STEPS = [10]
+#: Longest duration counted for one answer (a learner who walked away is not "studying").
+MAX_DURATION_MS = 10 * 60 * 1000
+
+
+class StaleCardError(Exception):
+    """The card was answered (in another tab or window) after this form was shown."""
+
+
+class NotStudiedError(Exception):
+    """The question is not in any bank the learner studies."""
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    log: ReviewLog
+    card: Card
+    grade: Grade
+    duplicate: bool = False
+    became_leech: bool = False
+
+
+@dataclass(frozen=True)
+class ContrastOutcome:
+    log: ReviewLog
+    results: list[tuple[KeywordDrill, str, bool]]
+    passed: bool
+    duplicate: bool = False
+
+
+# --- settings and bank choice ----------------------------------------------------------
+
+
+def review_settings_for(*, user) -> ReviewSettings:
+    settings, _ = ReviewSettings.objects.get_or_create(
+        user=user,
+        defaults={
+            "learning_steps_minutes": DEFAULT_LEARNING_STEPS,
+            "relearning_steps_minutes": DEFAULT_RELEARNING_STEPS,
+        },
+    )
+    return settings
+
+
+def review_settings_update(
+    *,
+    user,
+    desired_retention: float,
+    new_cards_per_day: int,
+    learning_steps_minutes: list[int],
+    relearning_steps_minutes: list[int],
+) -> ReviewSettings:
+    settings = review_settings_for(user=user)
+    settings.desired_retention = desired_retention
+    settings.new_cards_per_day = new_cards_per_day
+    settings.learning_steps_minutes = learning_steps_minutes
+    settings.relearning_steps_minutes = relearning_steps_minutes
+    settings.full_clean()
+    settings.save()
+    return settings
+
+
+@transaction.atomic
+def bank_subscriptions_set(*, user, bank_ids: Iterable[int]) -> list[Bank]:
+    """Study exactly these published banks (none chosen: the default banks)."""
+    banks = list(Bank.objects.filter(is_published=True, id__in=list(bank_ids)))
+    BankSubscription.objects.filter(user=user).exclude(bank__in=banks).delete()
+    for bank in banks:
+        BankSubscription.objects.get_or_create(user=user, bank=bank)
+    return banks
+
+
+# --- the scheduler for one learner -----------------------------------------------------
+
+
+def scheduler_context(
+    *, user, now: dt.datetime, fuzz: bool = True
+) -> tuple[fsrs.Scheduler, dt.datetime | None]:
+    """The learner's scheduler for a review at ``now`` and their exam-day cutoff."""
+    settings = review_settings_for(user=user)
+    profile = Profile.objects.filter(user=user).first()
+    cutoff = None
+    if profile is not None:
+        cutoff = scheduling.exam_cutoff(profile.exam_date, time_zone=profile.time_zone, now=now)
+    scheduler = scheduling.scheduler_for(
+        desired_retention=settings.desired_retention,
+        learning_steps_minutes=list(settings.learning_steps_minutes),
+        relearning_steps_minutes=list(settings.relearning_steps_minutes),
+        now=now,
+        cutoff=cutoff,
+        fuzz=fuzz,
+    )
+    return scheduler, cutoff
+
+
+def card_snapshot(card: Card) -> dict[str, Any]:
+    """Everything undo needs to put the card back, as JSON."""
+    return {
+        "state": card.state,
+        "step": card.step,
+        "stability": card.stability,
+        "difficulty": card.difficulty,
+        "due": card.due.isoformat(),
+        "last_review": card.last_review.isoformat() if card.last_review else None,
+        "reps": card.reps,
+        "lapses": card.lapses,
+        "suspended": card.suspended,
+        "leech": card.leech,
+    }
+
+
+def _card_restore(card: Card, snapshot: Mapping[str, Any]) -> None:
+    card.state = snapshot["state"]
+    card.step = snapshot["step"]
+    card.stability = snapshot["stability"]
+    card.difficulty = snapshot["difficulty"]
+    card.due = dt.datetime.fromisoformat(snapshot["due"])
+    last_review = snapshot["last_review"]
+    card.last_review = dt.datetime.fromisoformat(last_review) if last_review else None
+    card.reps = snapshot["reps"]
+    card.lapses = snapshot["lapses"]
+    card.suspended = snapshot["suspended"]
+    card.leech = snapshot["leech"]
+
+
+def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
+    """The learner's card for ``question``, created if needed, locked until commit."""
+    card, _ = Card.objects.select_for_update().get_or_create(
+        user=user, question=question, defaults={"due": now}
+    )
+    return card
+
+
+def card_apply_rating(
+    *,
+    card: Card,
+    revision: QuestionRevision,
+    rating: fsrs.Rating,
+    correct: bool,
+    chosen: Any,
+    duration_ms: int,
+    source: str,
+    submission_id: str,
+    now: dt.datetime,
+    scheduler: fsrs.Scheduler,
+    cutoff: dt.datetime | None,
+) -> tuple[ReviewLog, bool]:
+    """Schedule the (locked) card after an answer and append its log. Returns (log, leech?)."""
+    before = card_snapshot(card)
+    state = scheduling.next_state(
+        memory_state(card), rating, scheduler=scheduler, now=now, cutoff=cutoff
+    )
+    became_leech = scheduling.is_new_leech(lapses_before=card.lapses, lapses_after=state.lapses)
+    card.state = state.state
+    card.step = state.step
+    card.stability = state.stability
+    card.difficulty = state.difficulty
+    card.due = state.due
+    card.last_review = state.last_review
+    card.reps = state.reps
+    card.lapses = state.lapses
+    if became_leech:
+        card.leech = True
+    card.version += 1
+    card.save()
+    log = ReviewLog.objects.create(
+        card=card,
+        user_id=card.user_id,
+        question_id=card.question_id,
+        revision=revision,
+        source=source,
+        rating=int(rating),
+        correct=correct,
+        chosen=chosen,
+        duration_ms=duration_ms,
+        reviewed_at=now,
+        state_before=before,
+        submission_id=submission_id,
+    )
+    return log, became_leech
+
+
+# --- answering -------------------------------------------------------------------------
+
+
+def review_answer_submit(
+    *,
+    user,
+    revision: QuestionRevision,
+    answer: Any,
+    guessed: bool,
+    duration_ms: int,
+    submission_id: str,
+    seen_version: int,
+    now: dt.datetime,
+    fuzz: bool = True,
+) -> AnswerOutcome:
+    """Grade and schedule one review answer.
+
+    Raises :class:`StaleCardError` when the card changed since it was shown (answered in
+    another tab). A repeated ``submission_id`` returns the first outcome with
+    ``duplicate=True`` and writes nothing.
+    """
+    try:
+        with transaction.atomic():
+            return _answer(
+                user=user,
+                revision=revision,
+                answer=answer,
+                guessed=guessed,
+                duration_ms=duration_ms,
+                submission_id=submission_id,
+                seen_version=seen_version,
+                now=now,
+                fuzz=fuzz,
+            )
+    except IntegrityError:
+        # Two identical submissions raced past the check; the other one won.
+        log = ReviewLog.objects.filter(user=user, submission_id=submission_id).first()
+        if log is None:
+            raise
+        return _duplicate_outcome(log)
+
+
+def _duplicate_outcome(log: ReviewLog) -> AnswerOutcome:
+    return AnswerOutcome(
+        log=log, card=log.card, grade=grade(log.revision.data, log.chosen), duplicate=True
+    )
+
+
+def _answer(
+    *,
+    user,
+    revision: QuestionRevision,
+    answer: Any,
+    guessed: bool,
+    duration_ms: int,
+    submission_id: str,
+    seen_version: int,
+    now: dt.datetime,
+    fuzz: bool,
+) -> AnswerOutcome:
+    card = card_lock(user=user, question=revision.question, now=now)
+    existing = ReviewLog.objects.filter(user=user, submission_id=submission_id).first()
+    if existing is not None:
+        return _duplicate_outcome(existing)
+    if card.version != seen_version:
+        raise StaleCardError
+    result = grade(revision.data, answer)
+    duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
+    rating = scheduling.rating_for(correct=result.correct, guessed=guessed, duration_ms=duration_ms)
+    scheduler, cutoff = scheduler_context(user=user, now=now, fuzz=fuzz)
+    log, became_leech = card_apply_rating(
+        card=card,
+        revision=revision,
+        rating=rating,
+        correct=result.correct,
+        chosen=answer,
+        duration_ms=duration_ms,
+        source=ReviewLog.Source.REVIEW,
+        submission_id=submission_id,
+        now=now,
+        scheduler=scheduler,
+        cutoff=cutoff,
+    )
+    return AnswerOutcome(log=log, card=card, grade=result, became_leech=became_leech)
+
+
+@transaction.atomic
+def review_undo(*, user, now: dt.datetime) -> ReviewLog | None:
+    """Void the learner's latest review answer and put its card back as it was.
+
+    Only the card's latest change can be undone (an exam or contrast drill since then
+    blocks it). Returns the voided log, or ``None`` when there is nothing to undo.
+    """
+    log = (
+        ReviewLog.objects.filter(user=user, source=ReviewLog.Source.REVIEW, voided_at__isnull=True)
+        .order_by("-reviewed_at", "-id")
+        .first()
+    )
+    if log is None:
+        return None
+    card = Card.objects.select_for_update().get(pk=log.card_id)
+    latest = (
+        ReviewLog.objects.filter(card=card, voided_at__isnull=True)
+        .order_by("-reviewed_at", "-id")
+        .first()
+    )
+    if latest is None or latest.pk != log.pk:
+        return None
+    _card_restore(card, log.state_before)
+    card.version += 1
+    card.save()
+    log.voided_at = now
+    log.save(update_fields=["voided_at"])
+    return log
+
+
+# --- leeches: explanation and contrast drill before the card returns ---------------------
+
+
+def leech_contrast_submit(
+    *,
+    card: Card,
+    answers: Mapping[int, str],
+    drills: list[KeywordDrill],
+    submission_id: str,
+    now: dt.datetime,
+) -> ContrastOutcome:
+    """Record a contrast drill for a leech; all right clears the flag and the card returns.
+
+    The card's memory state is untouched: the drill is logged (source "leech") and each
+    keyword answer is also a ``KeywordAttempt``, so it feeds the keyword drill's statistics.
+    """
+    with transaction.atomic():
+        locked = Card.objects.select_for_update().get(pk=card.pk)
+        existing = ReviewLog.objects.filter(user_id=locked.user_id, submission_id=submission_id)
+        if existing.exists():
+            log = existing.get()
+            return ContrastOutcome(log=log, results=[], passed=log.correct, duplicate=True)
+        results = []
+        for drill in drills:
+            chosen = answers.get(drill.pk, "")
+            right = chosen == drill.answer
+            results.append((drill, chosen, right))
+            if chosen:
+                KeywordAttempt.objects.create(
+                    user_id=locked.user_id, drill=drill, chosen=chosen, correct=right
+                )
+        passed = all(right for _, _, right in results)
+        before = card_snapshot(locked)
+        if passed:
+            locked.leech = False
+            locked.version += 1
+            locked.save(update_fields=["leech", "version"])
+        question = locked.question
+        log = ReviewLog.objects.create(
+            card=locked,
+            user_id=locked.user_id,
+            question=question,
+            revision_id=question.current_revision_id,
+            source=ReviewLog.Source.LEECH_DRILL,
+            rating=int(fsrs.Rating.Good if passed else fsrs.Rating.Again),
+            correct=passed,
+            chosen={str(drill.pk): chosen for drill, chosen, _ in results},
+            reviewed_at=now,
+            state_before=before,
+            submission_id=submission_id,
+        )
+    card.leech = locked.leech
+    card.version = locked.version
+    return ContrastOutcome(log=log, results=results, passed=passed)
+
+
+def leech_release(*, card: Card, submission_id: str, now: dt.datetime) -> ReviewLog:
+    """Return a leech to the queue after its explanation when no contrast items exist."""
+    return leech_contrast_submit(
+        card=card, answers={}, drills=[], submission_id=submission_id, now=now
+    ).log
+
+
+# --- keyword drill ---------------------------------------------------------------------
+
+
+def keyword_attempt_record(*, user, drill: KeywordDrill, chosen: str) -> KeywordAttempt:
+    return KeywordAttempt.objects.create(
+        user=user, drill=drill, chosen=chosen, correct=chosen == drill.answer
+    )

@@ -1,0 +1,358 @@
+"""Spaced-repetition review: question → answer → feedback → next.
+
+Every page works as plain HTML forms (POST, then redirect). With htmx the card region
+(``quizzes/review.html#card``) is swapped in place instead.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from .forms_learn import (
+    AnswerForm,
+    BankChoiceForm,
+    ContrastDrillForm,
+    ReviewMetaForm,
+    ReviewSettingsForm,
+    display_size,
+    show_question,
+    shown_order_parse,
+    steps_text,
+)
+from .models import Card, KeywordDrill, QuestionRevision, ReviewLog
+from .selectors import (
+    leech_contrast_drills,
+    review_queue_for,
+    study_bank_ids_for,
+    study_questions_for,
+)
+from .services_review import (
+    StaleCardError,
+    bank_subscriptions_set,
+    leech_contrast_submit,
+    review_answer_submit,
+    review_settings_for,
+    review_settings_update,
+    review_undo,
+)
+
+
+def render_region(
+    request: HttpRequest, template: str, region: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """The whole page, or only its ``region`` partial for an htmx request."""
+    name = f"{template}#{region}" if request.htmx else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def new_submission_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _now_ms() -> int:
+    return int(timezone.now().timestamp() * 1000)
+
+
+# --- the review page -------------------------------------------------------------------
+
+
+def _queue_context(request: HttpRequest) -> dict[str, Any]:
+    settings = review_settings_for(user=request.user)
+    queue = review_queue_for(
+        user=request.user, now=timezone.now(), new_cards_per_day=settings.new_cards_per_day
+    )
+    context: dict[str, Any] = {"queue": queue, "mode": "done"}
+    if queue.question is None:
+        return context
+    card = queue.card
+    if card is not None and card.leech:
+        context.update(_leech_context(card))
+        return context
+    revision = queue.question.current_revision
+    shown = list(range(display_size(revision.data)))
+    random.shuffle(shown)
+    context.update(
+        mode="question",
+        revision=revision,
+        view=show_question(revision.data, revision.rendered, shown),
+        form=AnswerForm(question_data=revision.data),
+        meta=ReviewMetaForm(
+            initial={
+                "revision": revision.pk,
+                "version": card.version if card else 0,
+                "submission_id": new_submission_id(),
+                "shown": ",".join(str(i) for i in shown),
+                "started": _now_ms(),
+            }
+        ),
+    )
+    return context
+
+
+@login_required
+def review(request: HttpRequest) -> HttpResponse:
+    return render_region(request, "quizzes/review.html", "card", _queue_context(request))
+
+
+def _studied_revision(request: HttpRequest, revision_id: int) -> QuestionRevision:
+    revision = get_object_or_404(
+        QuestionRevision.objects.select_related("question"), pk=revision_id
+    )
+    studied = study_questions_for(user=request.user).filter(pk=revision.question_id).exists()
+    if not studied:
+        raise Http404("Not one of your questions.")
+    return revision
+
+
+@login_required
+@require_POST
+def review_answer(request: HttpRequest) -> HttpResponse:
+    meta = ReviewMetaForm(request.POST)
+    if not meta.is_valid():
+        messages.error(request, "That answer form was incomplete; here is the next card.")
+        return _back_to_queue(request)
+    revision = _studied_revision(request, meta.cleaned_data["revision"])
+    shown = shown_order_parse(meta.cleaned_data["shown"], display_size(revision.data))
+    if shown is None:
+        shown = list(range(display_size(revision.data)))
+    form = AnswerForm(request.POST, question_data=revision.data)
+    if not form.is_valid():
+        context = _queue_context(request)
+        context.update(
+            mode="question",
+            revision=revision,
+            view=show_question(revision.data, revision.rendered, shown, answer=form.answer),
+            form=form,
+            meta=meta,
+        )
+        return render_region(request, "quizzes/review.html", "card", context)
+    now = timezone.now()
+    duration_ms = int(now.timestamp() * 1000) - meta.cleaned_data["started"]
+    try:
+        outcome = review_answer_submit(
+            user=request.user,
+            revision=revision,
+            answer=form.cleaned_data["answer"],
+            guessed=meta.cleaned_data["guessed"],
+            duration_ms=duration_ms,
+            submission_id=meta.cleaned_data["submission_id"],
+            seen_version=meta.cleaned_data["version"],
+            now=now,
+        )
+    except StaleCardError:
+        messages.warning(request, "You already answered that card in another tab or window.")
+        return _back_to_queue(request)
+    if not request.htmx:
+        url = reverse("review_feedback", args=[outcome.log.pk])
+        return redirect(f"{url}?shown={','.join(str(i) for i in shown)}")
+    context = _feedback_context(request, outcome.log, shown, became_leech=outcome.became_leech)
+    return render_region(request, "quizzes/review.html", "card", context)
+
+
+def _back_to_queue(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        return render_region(request, "quizzes/review.html", "card", _queue_context(request))
+    return redirect("review")
+
+
+def _feedback_context(
+    request: HttpRequest, log: ReviewLog, shown: list[int], *, became_leech: bool = False
+) -> dict[str, Any]:
+    settings = review_settings_for(user=request.user)
+    queue = review_queue_for(
+        user=request.user, now=timezone.now(), new_cards_per_day=settings.new_cards_per_day
+    )
+    revision = log.revision
+    latest = (
+        ReviewLog.objects.filter(user=request.user, voided_at__isnull=True)
+        .order_by("-reviewed_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return {
+        "queue": queue,
+        "mode": "feedback",
+        "log": log,
+        "card": log.card,
+        "revision": revision,
+        "view": show_question(
+            revision.data, revision.rendered, shown, answer=log.chosen, reveal=True
+        ),
+        "rating_label": RATING_LABELS.get(log.rating, ""),
+        "can_undo": log.voided_at is None and latest == log.pk,
+        "became_leech": became_leech or (log.card.leech and not log.correct),
+    }
+
+
+RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+
+
+@login_required
+def review_feedback(request: HttpRequest, log_id: int) -> HttpResponse:
+    log = get_object_or_404(
+        ReviewLog.objects.select_related("revision", "card"),
+        pk=log_id,
+        user=request.user,
+        source=ReviewLog.Source.REVIEW,
+    )
+    size = display_size(log.revision.data)
+    shown = shown_order_parse(request.GET.get("shown", ""), size) or list(range(size))
+    return render_region(
+        request, "quizzes/review.html", "card", _feedback_context(request, log, shown)
+    )
+
+
+@login_required
+@require_POST
+def review_undo_view(request: HttpRequest) -> HttpResponse:
+    if review_undo(user=request.user, now=timezone.now()):
+        messages.success(request, "Undone: that card is back as it was before your answer.")
+    else:
+        messages.info(request, "There is no answer to undo.")
+    return _back_to_queue(request)
+
+
+# --- leeches ---------------------------------------------------------------------------
+
+
+def _leech_context(card: Card, *, log: ReviewLog | None = None) -> dict[str, Any]:
+    revision = card.question.current_revision
+    drills = leech_contrast_drills(question=card.question)
+    results = []
+    if log is not None:
+        chosen = log.chosen if isinstance(log.chosen, dict) else {}
+        by_id = {str(drill.pk): drill for drill in KeywordDrill.objects.filter(pk__in=chosen)}
+        for key, value in chosen.items():
+            drill = by_id.get(key)
+            if drill is not None:
+                results.append(
+                    {
+                        "drill": drill,
+                        "chosen": dict(KeywordDrill.Answer.choices).get(value, "—"),
+                        "ok": value == drill.answer,
+                    }
+                )
+    return {
+        "mode": "leech",
+        "card": card,
+        "revision": revision,
+        "view": show_question(
+            revision.data,
+            revision.rendered,
+            list(range(display_size(revision.data))),
+            answer=_correct_answer_safe(revision.data),
+            reveal=True,
+        ),
+        "drills": drills,
+        "answers": KeywordDrill.Answer.choices,
+        "contrast_form": ContrastDrillForm(initial={"submission_id": new_submission_id()}),
+        "leech_log": log,
+        "leech_results": results,
+    }
+
+
+def _correct_answer_safe(data: dict[str, Any]) -> Any:
+    from .grading import correct_answer
+
+    try:
+        return correct_answer(data)
+    except StopIteration:
+        return None
+
+
+@login_required
+def review_leech(request: HttpRequest, card_id: int) -> HttpResponse:
+    card = get_object_or_404(
+        Card.objects.select_related("question__current_revision"), pk=card_id, user=request.user
+    )
+    log = None
+    if request.GET.get("log", "").isdigit():
+        log = ReviewLog.objects.filter(
+            pk=int(request.GET["log"]), card=card, source=ReviewLog.Source.LEECH_DRILL
+        ).first()
+    if request.method == "POST":
+        form = ContrastDrillForm(request.POST)
+        if not card.leech or not form.is_valid():
+            return _back_to_queue(request)
+        drills = leech_contrast_drills(question=card.question)
+        answers = {drill.pk: request.POST.get(f"drill_{drill.pk}", "") for drill in drills}
+        outcome = leech_contrast_submit(
+            card=card,
+            answers=answers,
+            drills=drills,
+            submission_id=form.cleaned_data["submission_id"],
+            now=timezone.now(),
+        )
+        if outcome.passed:
+            messages.success(request, "Contrast drill passed: the card is back in your queue.")
+            return _back_to_queue(request)
+        if not request.htmx:
+            url = reverse("review_leech", args=[card.pk])
+            return redirect(f"{url}?log={outcome.log.pk}")
+        log = outcome.log
+    if not card.leech:
+        return redirect("review")
+    context = {"queue": None, **_leech_context(card, log=log)}
+    return render_region(request, "quizzes/review.html", "card", context)
+
+
+# --- settings and banks ----------------------------------------------------------------
+
+
+@login_required
+def review_settings_view(request: HttpRequest) -> HttpResponse:
+    settings = review_settings_for(user=request.user)
+    initial = {
+        "desired_retention": settings.desired_retention,
+        "new_cards_per_day": settings.new_cards_per_day,
+        "learning_steps": steps_text(settings.learning_steps_minutes),
+        "relearning_steps": steps_text(settings.relearning_steps_minutes),
+    }
+    form = ReviewSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        review_settings_update(
+            user=request.user,
+            desired_retention=form.cleaned_data["desired_retention"],
+            new_cards_per_day=form.cleaned_data["new_cards_per_day"],
+            learning_steps_minutes=form.cleaned_data["learning_steps"],
+            relearning_steps_minutes=form.cleaned_data["relearning_steps"],
+        )
+        messages.success(request, "Review settings saved. They apply from your next answer.")
+        return redirect("review_settings")
+    return render(request, "quizzes/review_settings.html", {"form": form})
+
+
+@login_required
+def review_banks(request: HttpRequest) -> HttpResponse:
+    chosen = list(request.user.bank_subscriptions.values_list("bank_id", flat=True))
+    form = BankChoiceForm(
+        request.POST if request.method == "POST" else None, initial={"banks": chosen}
+    )
+    if request.method == "POST" and form.is_valid():
+        banks = bank_subscriptions_set(
+            user=request.user, bank_ids=[bank.pk for bank in form.cleaned_data["banks"]]
+        )
+        if banks:
+            messages.success(request, f"You now study {len(banks)} bank(s).")
+        else:
+            messages.success(request, "You now study the default banks.")
+        return redirect("review_banks")
+    studied = set(study_bank_ids_for(user=request.user))
+    return render(
+        request,
+        "quizzes/review_banks.html",
+        {"form": form, "studied": studied, "banks": form.fields["banks"].queryset},
+    )
