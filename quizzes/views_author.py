@@ -1,0 +1,614 @@
+"""Authoring screens (``/author/``): banks, the question editor, history, statistics,
+import and export. Instructors only; a bank is visible to its owner and co-editors (404 for
+other instructors, 403 for everyone else)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from functools import wraps
+from pathlib import PurePath
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import is_instructor
+
+from .diffing import revision_diff
+from .formats import FORMATS, ParseResult, decode_upload, detect_format, parse_upload
+from .forms_author import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_QUESTIONS,
+    TYPE_LABELS,
+    BankForm,
+    EditorInviteForm,
+    ImportConfirmForm,
+    ImportUploadForm,
+    QuestionEditor,
+    draft_data,
+    editor_bound,
+    editor_for_question,
+    editor_new,
+    editor_rebuilt,
+)
+from .forms_learn import show_question
+from .grading import correct_answer
+from .models import QUESTION_TYPES, Bank, Question
+from .selectors_author import (
+    author_banks,
+    bank_editors,
+    bank_export,
+    bank_questions,
+    bank_statistics,
+    can_edit_bank,
+    can_manage_editors,
+    import_plan,
+    question_revisions,
+    question_statistics,
+)
+from .services_author import (
+    ImportRejected,
+    bank_create,
+    bank_editor_add,
+    bank_editor_remove,
+    bank_import,
+    bank_set_published,
+    bank_update,
+    question_revert,
+    question_save,
+    question_set_archived,
+    question_set_status,
+)
+from .services_bank import render_question
+
+PENDING_IMPORTS = "author_pending_imports"
+MAX_PENDING_IMPORTS = 3
+
+
+def instructor_required(view):
+    """Anonymous visitors go to the login page; signed-in non-instructors get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_instructor(request.user):
+            raise PermissionDenied("Only instructors author question banks.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _editable_bank(request: HttpRequest, bank_id: int) -> Bank:
+    bank = get_object_or_404(Bank.objects.select_related("owner"), pk=bank_id)
+    if not can_edit_bank(user=request.user, bank=bank):
+        raise Http404("No bank you can edit has this id.")
+    return bank
+
+
+def _editable_question(request: HttpRequest, question_id: int) -> Question:
+    question = get_object_or_404(
+        Question.objects.select_related("bank", "current_revision"), pk=question_id
+    )
+    if not can_edit_bank(user=request.user, bank=question.bank):
+        raise Http404("No question you can edit has this id.")
+    return question
+
+
+def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- banks ---------------------------------------------------------------------------
+
+
+@instructor_required
+@require_GET
+def author_home(request: HttpRequest) -> HttpResponse:
+    banks = author_banks(user=request.user).order_by("title")
+    return render(request, "author/home.html", {"banks": banks, "form": BankForm()})
+
+
+@instructor_required
+@require_http_methods(["GET", "POST"])
+def bank_create_view(request: HttpRequest) -> HttpResponse:
+    form = BankForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        bank = bank_create(owner=request.user, **form.cleaned_data)
+        messages.success(request, f"Bank “{bank.title}” created. Add questions or import a file.")
+        return redirect("author_bank", bank.pk)
+    return render(request, "author/bank_form.html", {"form": form, "bank": None})
+
+
+@instructor_required
+@require_http_methods(["GET", "POST"])
+def bank_settings(request: HttpRequest, bank_id: int) -> HttpResponse:
+    bank = _editable_bank(request, bank_id)
+    form = BankForm(request.POST or None, instance=bank)
+    if request.method == "POST" and form.is_valid():
+        bank_update(bank=bank, **form.cleaned_data)
+        messages.success(request, "Bank details saved.")
+        return redirect("author_bank", bank.pk)
+    return render(request, "author/bank_form.html", {"form": form, "bank": bank})
+
+
+def _question_rows(questions: list[Question]) -> list[dict[str, Any]]:
+    statistics = bank_statistics(questions=questions)
+    return [{"question": q, "stats": statistics[q.pk]} for q in questions]
+
+
+def _bank_page(
+    request: HttpRequest, bank: Bank, *, invite_form: EditorInviteForm | None = None
+) -> HttpResponse:
+    questions = list(bank_questions(bank=bank))
+    context = {
+        "bank": bank,
+        "rows": _question_rows(questions),
+        "editors": bank_editors(bank=bank),
+        "can_manage": can_manage_editors(user=request.user, bank=bank),
+        "invite_form": invite_form or EditorInviteForm(bank=bank),
+        "question_types": QUESTION_TYPES,
+        "formats": FORMATS.values(),
+    }
+    return render(request, "author/bank_detail.html", context)
+
+
+@instructor_required
+@require_GET
+def bank_detail(request: HttpRequest, bank_id: int) -> HttpResponse:
+    return _bank_page(request, _editable_bank(request, bank_id))
+
+
+@instructor_required
+@require_POST
+def bank_publish(request: HttpRequest, bank_id: int) -> HttpResponse:
+    bank = _editable_bank(request, bank_id)
+    published = request.POST.get("published") == "1"
+    bank_set_published(bank=bank, published=published)
+    if request.htmx:
+        return _vary_on_htmx(render(request, "author/bank_detail.html#publish", {"bank": bank}))
+    if published:
+        messages.success(request, "Published: learners can now choose this bank.")
+    else:
+        messages.success(request, "Unpublished: learners no longer see this bank.")
+    return _vary_on_htmx(redirect("author_bank", bank.pk))
+
+
+@instructor_required
+@require_POST
+def bank_editor_invite(request: HttpRequest, bank_id: int) -> HttpResponse:
+    bank = _editable_bank(request, bank_id)
+    if not can_manage_editors(user=request.user, bank=bank):
+        raise PermissionDenied("Only the bank's owner invites co-editors.")
+    form = EditorInviteForm(request.POST, bank=bank)
+    if not form.is_valid():
+        return _bank_page(request, bank, invite_form=form)
+    user = form.cleaned_data["username"]
+    bank_editor_add(bank=bank, user=user)
+    messages.success(request, f"{user.username} can now edit this bank.")
+    return redirect("author_bank", bank.pk)
+
+
+@instructor_required
+@require_POST
+def bank_editor_remove_view(request: HttpRequest, bank_id: int, user_id: int) -> HttpResponse:
+    bank = _editable_bank(request, bank_id)
+    if not can_manage_editors(user=request.user, bank=bank):
+        raise PermissionDenied("Only the bank's owner removes co-editors.")
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    bank_editor_remove(bank=bank, user=user)
+    messages.success(request, f"{user.username} no longer edits this bank.")
+    return redirect("author_bank", bank.pk)
+
+
+@instructor_required
+@require_GET
+def bank_export_view(request: HttpRequest, bank_id: int) -> HttpResponse:
+    """``?format=`` downloads; without it, a page listing what each format would lose."""
+    bank = _editable_bank(request, bank_id)
+    name = request.GET.get("format", "")
+    if name in FORMATS:
+        spec = FORMATS[name]
+        result = bank_export(bank=bank, format_name=name)
+        response = HttpResponse(result.text, content_type=f"{spec.content_type}; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{bank.slug}{spec.extension}"
+        )
+        return response
+    exports = [
+        {"spec": spec, "result": bank_export(bank=bank, format_name=spec.name)}
+        for spec in FORMATS.values()
+    ]
+    return render(request, "author/bank_export.html", {"bank": bank, "exports": exports})
+
+
+# --- the question editor -------------------------------------------------------------
+
+
+def _preview(data: dict[str, Any]) -> dict[str, Any]:
+    """The question through the learners' own view code, before and after answering.
+
+    HTML comes from ``render_question``: the same sanitizer as saved revisions and lessons.
+    """
+    html = render_question(data)
+    count = len(data.get("options") or data.get("pairs") or data.get("steps") or [])
+    shown = list(range(count))
+    try:
+        right = correct_answer(data)
+    except (StopIteration, KeyError, ValueError):
+        right = None  # no correct option ticked yet
+    return {
+        "type_label": TYPE_LABELS.get(data.get("type", ""), ""),
+        "view": show_question(data, html, shown),
+        "reveal": show_question(data, html, shown, answer=right, reveal=True),
+    }
+
+
+def _editor_page(
+    request: HttpRequest,
+    *,
+    bank: Bank,
+    question: Question | None,
+    editor: QuestionEditor,
+    preview: dict[str, Any] | None,
+    template: str = "author/question_form.html",
+    focus_row: int | None = None,
+) -> HttpResponse:
+    if question is None:
+        form_url = reverse("author_question_create", args=[bank.pk])
+    else:
+        form_url = reverse("author_question_edit", args=[question.pk])
+    context = {
+        "bank": bank,
+        "question": question,
+        "editor": editor,
+        "form": editor.form,
+        "rows": editor.rows,
+        "preview": preview,
+        "form_url": form_url,
+        "preview_url": reverse("author_question_preview", args=[bank.pk]),
+        "question_types": QUESTION_TYPES,
+        "focus_row": focus_row,
+    }
+    return _vary_on_htmx(render(request, template, context))
+
+
+def _editor_post(request: HttpRequest, *, bank: Bank, question: Question | None) -> HttpResponse:
+    action = request.POST.get("action", "save")
+    remove = request.POST.get("remove_row", "")
+    if action in ("add_row", "change_type", "preview") or remove.isdigit():
+        remove_row = int(remove) if remove.isdigit() else None
+        editor = editor_rebuilt(
+            bank=bank,
+            question=question,
+            data=request.POST,
+            add_row=action == "add_row",
+            remove_row=remove_row,
+        )
+        focus_row = None  # 1-based row for author.js to focus after the swap
+        if editor.rows is not None and editor.rows.total_form_count():
+            count = editor.rows.total_form_count()
+            if action == "add_row":
+                focus_row = count
+            elif remove_row is not None:
+                focus_row = min(remove_row + 1, count)
+        if request.htmx and action != "preview":
+            return _editor_page(
+                request,
+                bank=bank,
+                question=question,
+                editor=editor,
+                preview=None,
+                template="author/question_form.html#rows",
+                focus_row=focus_row,
+            )
+        return _editor_page(
+            request,
+            bank=bank,
+            question=question,
+            editor=editor,
+            preview=_preview(draft_data(request.POST)),
+            focus_row=focus_row,
+        )
+    editor = editor_bound(bank=bank, question=question, data=request.POST)
+    if not editor.is_valid():
+        return _editor_page(
+            request,
+            bank=bank,
+            question=question,
+            editor=editor,
+            preview=_preview(draft_data(request.POST)),
+        )
+    saved, changed = question_save(
+        bank=bank,
+        question=question,
+        data=editor.question_data(),
+        author=request.user,
+        note=editor.form.cleaned_data.get("note", ""),
+    )
+    if question is None:
+        messages.success(request, f"Question “{saved.key}” created.")
+    elif changed:
+        number = saved.current_revision.number
+        messages.success(request, f"Saved “{saved.key}” as revision {number}.")
+    else:
+        messages.info(request, f"No content change in “{saved.key}”: no new revision.")
+    return redirect(f"{reverse('author_bank', args=[bank.pk])}#question-{saved.pk}")
+
+
+@instructor_required
+@require_http_methods(["GET", "POST"])
+def question_create_view(request: HttpRequest, bank_id: int) -> HttpResponse:
+    bank = _editable_bank(request, bank_id)
+    if request.method == "POST":
+        return _editor_post(request, bank=bank, question=None)
+    editor = editor_new(bank=bank, question_type=request.GET.get("type", "single"))
+    return _editor_page(request, bank=bank, question=None, editor=editor, preview=None)
+
+
+@instructor_required
+@require_http_methods(["GET", "POST"])
+def question_edit(request: HttpRequest, question_id: int) -> HttpResponse:
+    question = _editable_question(request, question_id)
+    if request.method == "POST":
+        return _editor_post(request, bank=question.bank, question=question)
+    editor = editor_for_question(bank=question.bank, question=question)
+    data = question.current_revision.data if question.current_revision else {}
+    return _editor_page(
+        request, bank=question.bank, question=question, editor=editor, preview=_preview(data)
+    )
+
+
+@instructor_required
+@require_POST
+def question_preview(request: HttpRequest, bank_id: int) -> HttpResponse:
+    """The live preview: the editor posts what is typed so far (htmx, on keyup)."""
+    bank = _editable_bank(request, bank_id)
+    template = "author/question_form.html#preview" if request.htmx else "author/preview.html"
+    context = {"bank": bank, "preview": _preview(draft_data(request.POST))}
+    return _vary_on_htmx(render(request, template, context))
+
+
+@instructor_required
+@require_POST
+def question_state(request: HttpRequest, question_id: int) -> HttpResponse:
+    """Publish, move back to draft, archive or restore (no new revision)."""
+    question = _editable_question(request, question_id)
+    action = request.POST.get("action")
+    if action == "publish":
+        question_set_status(question=question, status=Question.Status.PUBLISHED)
+    elif action == "draft":
+        question_set_status(question=question, status=Question.Status.DRAFT)
+    elif action in ("archive", "restore"):
+        question_set_archived(question=question, archived=action == "archive")
+    else:
+        return HttpResponse("Unknown action.", status=400)
+    if request.htmx:
+        context = {"row": _question_rows([question])[0], "bank": question.bank}
+        return _vary_on_htmx(render(request, "author/bank_detail.html#question_row", context))
+    messages.success(request, f"“{question.key}” is now {_state_label(question)}.")
+    return _vary_on_htmx(
+        redirect(f"{reverse('author_bank', args=[question.bank_id])}#question-{question.pk}")
+    )
+
+
+def _state_label(question: Question) -> str:
+    if question.is_archived:
+        return "archived"
+    return question.get_status_display().lower()
+
+
+# --- history, revert, statistics -------------------------------------------------------
+
+
+@instructor_required
+@require_GET
+def question_history(request: HttpRequest, question_id: int) -> HttpResponse:
+    question = _editable_question(request, question_id)
+    revisions = list(question_revisions(question=question))
+    by_number = {r.number: r for r in revisions}
+    newest = revisions[0] if revisions else None
+
+    def pick(name: str, default: Any) -> Any:
+        value = request.GET.get(name, "")
+        return by_number.get(int(value), default) if value.isdigit() else default
+
+    new = pick("to", newest)
+    older = [r for r in revisions if new is not None and r.number < new.number]
+    old = pick("from", older[0] if older else new)
+    diff = revision_diff(old.data, new.data) if old and new else []
+    context = {
+        "bank": question.bank,
+        "question": question,
+        "revisions": revisions,
+        "old": old,
+        "new": new,
+        "diff": diff,
+    }
+    template = (
+        "author/question_history.html#diff" if request.htmx else "author/question_history.html"
+    )
+    return _vary_on_htmx(render(request, template, context))
+
+
+@instructor_required
+@require_POST
+def question_revert_view(request: HttpRequest, question_id: int, number: int) -> HttpResponse:
+    question = _editable_question(request, question_id)
+    revision = get_object_or_404(question.revisions, number=number)
+    new = question_revert(question=question, revision=revision, author=request.user)
+    if new is None:
+        messages.info(request, f"Revision {number} is already the current content.")
+    else:
+        messages.success(request, f"Reverted to revision {number}: saved as revision {new.number}.")
+    return redirect("author_question_history", question.pk)
+
+
+@instructor_required
+@require_GET
+def question_stats(request: HttpRequest, question_id: int) -> HttpResponse:
+    question = _editable_question(request, question_id)
+    context = {
+        "bank": question.bank,
+        "question": question,
+        "statistics": question_statistics(question=question),
+    }
+    return render(request, "author/question_stats.html", context)
+
+
+# --- import ------------------------------------------------------------------------
+# The pending upload lives in the session (database or Redis backed), never in process
+# memory: preview and confirm may be served by different servers.
+
+
+def _pending(request: HttpRequest) -> dict[str, dict[str, Any]]:
+    return request.session.get(PENDING_IMPORTS, {})
+
+
+def _pending_save(request: HttpRequest, entry: dict[str, Any]) -> str:
+    pending = _pending(request)
+    while len(pending) >= MAX_PENDING_IMPORTS:
+        oldest = min(pending, key=lambda token: pending[token]["created"])
+        del pending[oldest]
+    token = secrets.token_urlsafe(12)
+    pending[token] = {**entry, "created": time.time()}
+    request.session[PENDING_IMPORTS] = pending
+    return token
+
+
+def _pending_drop(request: HttpRequest, token: str) -> None:
+    pending = _pending(request)
+    if pending.pop(token, None) is not None:
+        request.session[PENDING_IMPORTS] = pending
+
+
+def _reparse(entry: dict[str, Any]) -> ParseResult:
+    # The limits were enforced on upload; re-encoding may change the byte count slightly.
+    return parse_upload(
+        entry["text"].encode("utf-8"),
+        entry["filename"],
+        entry["format"],
+        max_bytes=MAX_IMPORT_BYTES * 4,
+        max_questions=MAX_IMPORT_QUESTIONS,
+    )
+
+
+def _default_title(filename: str) -> str:
+    stem = PurePath(filename).stem.replace("_", " ").replace("-", " ").strip()
+    return stem[:1].upper() + stem[1:] if stem else ""
+
+
+@instructor_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    banks = author_banks(user=request.user).order_by("title")
+    initial = {}
+    if request.GET.get("bank", "").isdigit():
+        initial["bank"] = banks.filter(pk=request.GET["bank"]).first()
+    form = ImportUploadForm(
+        request.POST or None, request.FILES or None, banks=banks, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read(MAX_IMPORT_BYTES + 1)
+        text, problem = decode_upload(data)
+        name = form.cleaned_data["format"] or (detect_format(upload.name, text) if text else None)
+        if problem is not None or text is None:
+            form.add_error("file", f"{problem}" if problem else "The file could not be read.")
+        elif not text.strip():
+            form.add_error("file", "The file is empty.")
+        elif name is None:
+            form.add_error(
+                "format", "Could not tell the format from the file: choose it from the list."
+            )
+        else:
+            result = parse_upload(
+                data,
+                upload.name,
+                name,
+                max_bytes=MAX_IMPORT_BYTES,
+                max_questions=MAX_IMPORT_QUESTIONS,
+            )
+            if result.total > MAX_IMPORT_QUESTIONS:
+                form.add_error(
+                    "file",
+                    f"The file has {result.total:,} questions; the limit is "
+                    f"{MAX_IMPORT_QUESTIONS:,} per upload. Split it into smaller files.",
+                )
+            else:
+                bank = form.cleaned_data["bank"]
+                token = _pending_save(
+                    request,
+                    {
+                        "text": text,
+                        "filename": upload.name,
+                        "format": name,
+                        "bank_id": bank.pk if bank else None,
+                        "title": form.cleaned_data["title"],
+                    },
+                )
+                return redirect("author_import_preview", token)
+    return render(request, "author/import_upload.html", {"form": form})
+
+
+@instructor_required
+@require_http_methods(["GET", "POST"])
+def import_preview(request: HttpRequest, token: str) -> HttpResponse:
+    entry = _pending(request).get(token)
+    if entry is None:
+        raise Http404("This import has expired or was already confirmed.")
+    bank = _editable_bank(request, entry["bank_id"]) if entry["bank_id"] else None
+    result = _reparse(entry)
+    new_title = (
+        entry["title"]
+        or (result.bank.title if result.bank else "")
+        or _default_title(entry["filename"])
+    )
+    form = ImportConfirmForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("action") == "discard":
+        _pending_drop(request, token)
+        messages.info(request, "Import discarded: nothing was written.")
+        return redirect(reverse("author_bank", args=[bank.pk]) if bank else "author_home")
+    if request.method == "POST" and form.is_valid():
+        try:
+            summary = bank_import(
+                result=result,
+                owner=request.user,
+                bank=bank,
+                title=new_title,
+                valid_only=form.cleaned_data["valid_only"],
+            )
+        except ImportRejected:
+            form.add_error(
+                None,
+                "Nothing was imported: the file has errors. Fix them and upload again, or "
+                "tick “Import only the valid questions”.",
+            )
+        else:
+            _pending_drop(request, token)
+            messages.success(
+                request,
+                f"Imported into “{summary.bank.title}”: {summary.created} new, "
+                f"{summary.updated} updated, {summary.unchanged} unchanged"
+                + (f", {summary.skipped} skipped with errors." if summary.skipped else "."),
+            )
+            return redirect("author_bank", summary.bank.pk)
+    context = {
+        "token": token,
+        "entry": entry,
+        "bank": bank,
+        "new_title": new_title,
+        "format": FORMATS[entry["format"]],
+        "plan": import_plan(bank=bank, result=result),
+        "form": form,
+    }
+    return render(request, "author/import_preview.html", context)
