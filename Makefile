@@ -12,12 +12,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 $(VENV)/.base-installed: requirements.txt
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -qq --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.base-installed requirements-dev.txt
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 setup: $(VENV)/.base-installed
