@@ -456,9 +456,22 @@ class TopicMastery:
         return self.seen / self.questions if self.questions else 0.0
 
 
+TOPIC_LABELS = {
+    "backups-ha": "Backups and high availability",
+    "multi-region": "Multi-Region keys",
+    "key-policies": "Key policies, IAM and grants",
+    "cloudhsm-keys": "CloudHSM keys and attributes",
+    "cloudhsm-users": "CloudHSM users, quorum and lockout",
+    "fips": "FIPS 140 levels",
+}
+
+
 def topic_label(topic: str) -> str:
+    if topic in TOPIC_LABELS:
+        return TOPIC_LABELS[topic]
     special = {"kms": "KMS", "cloudhsm": "CloudHSM", "fips": "FIPS"}
-    return " ".join(special.get(word, word.capitalize()) for word in topic.split("-"))
+    words = [special.get(word, word) for word in topic.split("-")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 
 #: Stability (days) from which a card counts as "mature" (Anki's 21-day interval).
