@@ -11,6 +11,7 @@ import uuid
 
 from django.core.cache import cache
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from .models import Lesson
 from .selectors import lesson_neighbours
@@ -46,6 +47,7 @@ def lesson_page(slug: str) -> dict[str, str] | None:
             "slug": lesson.slug,
             "title": lesson.title,
             "pk": str(lesson.pk),
+            "understood_url": reverse("lesson_understood", args=[lesson.slug]),
             "toc_html": lesson.toc_html,
             "article_html": render_to_string("content/_lesson_article.html", context),
             "pager_html": render_to_string("content/_lesson_pager.html", context),

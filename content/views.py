@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
@@ -41,7 +42,10 @@ def lesson_understood(request, slug):
         return render(
             request,
             "content/lesson_detail.html#understood",
-            {"page": {"slug": lesson.slug}, "understood": understood},
+            {
+                "page": {"understood_url": reverse("lesson_understood", args=[lesson.slug])},
+                "understood": understood,
+            },
         )
     return redirect(lesson)
 

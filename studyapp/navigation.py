@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import mark_safe
+from django_htmx.jinja import htmx_script
 
 from accounts.models import is_instructor
 
@@ -38,12 +41,29 @@ def _marked(links, path: str) -> list[dict[str, object]]:
     return [{"label": label, "url": url, "current": url == current} for label, url in links]
 
 
+@cache
+def site_assets() -> dict[str, str]:
+    """URLs every page needs; with hashed static names they cannot change while running."""
+    return {
+        "css": static("css/site.css"),
+        "js": static("js/site.js"),
+        "favicon": static("img/favicon.svg"),
+        "htmx_script": mark_safe(htmx_script()),  # noqa: S308 - django-htmx's own tag output
+        "home": reverse("home"),
+        "login": reverse("login"),
+        "logout": reverse("logout"),
+        "signup": reverse("signup"),
+        "profile": reverse("profile"),
+    }
+
+
 def navigation(request):
     main = list(_links(tuple(MAIN)))
     if is_instructor(request.user):
         main += _links(tuple(INSTRUCTOR))
     account = _links(tuple(ACCOUNT)) if request.user.is_authenticated else ()
     return {
+        "site": site_assets(),
         "main_nav": _marked(main, request.path),
         "account_nav": _marked(account, request.path),
     }
