@@ -7,9 +7,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("lessons/", include("content.urls")),
-    path("", include("quizzes.urls")),
     path("sandbox/", include("sandbox.urls")),
+    path("", include("quizzes.urls")),
 ]

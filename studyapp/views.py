@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from content.models import Lesson
@@ -27,3 +28,8 @@ def healthz(request):
 def ping(request):
     """The benchmark ceiling: the cheapest response this app can give."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without a <head> (e.g. raw responses)."""
+    return redirect(static("img/favicon.svg"), permanent=True)

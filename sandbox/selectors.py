@@ -1,0 +1,358 @@
+"""Reads: the architecture view, the audit log, access keys, files and lab state.
+
+The architecture and the graders read the engine's records directly (kinds documented in
+``emulator.kms.records`` and ``emulator.cloudhsm.engine``) after letting the engine apply what
+the simulated clock made due; they never call audited operations, so looking at the sandbox
+does not write CloudTrail events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+
+from emulator.kms.records import ALIAS, KEY, KEYSTORE, KeyRecord
+
+from .engine import SandboxEngine, sandbox_subnets
+from .models import SandboxAccessKey, SandboxAccount, SandboxEvent, SandboxFile
+from .services import sandbox_call
+
+JSON = dict[str, Any]
+
+HSM_STATE_CLASS = {
+    "ACTIVE": "ok",
+    "CREATE_IN_PROGRESS": "busy",
+    "DELETE_IN_PROGRESS": "busy",
+    "DEGRADED": "bad",
+    "DELETED": "off",
+}
+KEY_STATE_CLASS = {
+    "Enabled": "ok",
+    "Disabled": "off",
+    "PendingDeletion": "bad",
+    "Unavailable": "bad",
+    "Creating": "busy",
+}
+
+
+# --- a snapshot of the engine's records ---------------------------------------------------------
+
+
+@dataclass
+class EngineSnapshot:
+    """Every engine record of one account after the clock's due work, read without auditing."""
+
+    records: dict[str, dict[str, JSON]]
+    key_states: dict[str, str]  # KMS key id -> KeyState as DescribeKey reports it
+    now: dt.datetime
+
+    def kind(self, kind: str) -> dict[str, JSON]:
+        return self.records.get(kind, {})
+
+
+def _scoped_id(object_id: str) -> str:
+    """KMS scopes its ids with ``<account>:<region>:``; the rest is the key/alias id."""
+    parts = object_id.split(":", 2)
+    return parts[2] if len(parts) == 3 else object_id
+
+
+def engine_snapshot(*, account: SandboxAccount) -> EngineSnapshot:
+    def action(engine: SandboxEngine) -> EngineSnapshot:
+        engine.hsm.process_due()
+        engine.kms.tick()
+        engine.storage.flush()
+        records: dict[str, dict[str, JSON]] = {}
+        for row_kind, object_id, data in engine.storage.account.engine_objects.values_list(
+            "kind", "object_id", "data"
+        ):
+            records.setdefault(row_kind, {})[object_id] = data
+        key_states = {}
+        for data in records.get(KEY, {}).values():
+            record = KeyRecord.from_dict(data)
+            key_states[record.key_id] = engine.kms.key_state(record)
+        return EngineSnapshot(records, key_states, engine.clock.now())
+
+    return sandbox_call(account=account, action=action)
+
+
+# --- the architecture view ----------------------------------------------------------------------
+
+
+@dataclass
+class HsmBox:
+    hsm_id: str
+    cluster_id: str
+    state: str
+    eni_id: str
+    eni_ip: str
+    x: int = 0
+    y: int = 0
+
+    @property
+    def css(self) -> str:
+        return HSM_STATE_CLASS.get(self.state, "off")
+
+
+@dataclass
+class ZoneColumn:
+    zone: str
+    subnet_id: str
+    used_by: list[str] = field(default_factory=list)  # cluster ids using this subnet
+    hsms: list[HsmBox] = field(default_factory=list)
+    x: int = 0
+    width: int = 0
+
+
+@dataclass
+class ClusterBadge:
+    cluster_id: str
+    state: str
+    hsm_type: str
+    vpc_id: str
+    token_keys: int
+    users: int
+    css: str
+    x: int = 0
+    y: int = 0
+
+
+@dataclass
+class KmsKeyRow:
+    key_id: str
+    aliases: list[str]
+    state: str
+    spec: str
+    origin: str
+    store_id: str | None
+    y: int = 0
+
+    @property
+    def css(self) -> str:
+        return KEY_STATE_CLASS.get(self.state, "off")
+
+    @property
+    def short_id(self) -> str:
+        return self.key_id[:8] + "…"
+
+
+@dataclass
+class KeyStoreBox:
+    store_id: str
+    name: str
+    cluster_id: str
+    state: str
+    y: int = 0
+    link_from: tuple[int, int] | None = None
+    link_to: tuple[int, int] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "CONNECTED"
+
+
+@dataclass
+class Architecture:
+    account_id: str
+    region: str
+    now: dt.datetime
+    vpc_id: str
+    zones: list[ZoneColumn]
+    clusters: list[ClusterBadge]
+    keys: list[KmsKeyRow]
+    more_keys: int
+    stores: list[KeyStoreBox]
+    width: int
+    height: int
+    vpc_height: int
+    kms_height: int
+
+
+ARCH_WIDTH = 960
+VPC_X, VPC_Y, VPC_WIDTH = 16, 40, 600
+KMS_X, KMS_WIDTH = 640, 304
+HSM_HEIGHT, HSM_GAP = 58, 10
+MAX_KEYS_SHOWN = 8
+
+
+def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Architecture:
+    """A laid-out picture of the account: VPC, AZs, subnets, HSMs, clusters, KMS keys."""
+    subnets = sandbox_subnets(account)
+    zones = [ZoneColumn(zone=zone, subnet_id=subnet) for subnet, zone in subnets.items()]
+    by_zone = {column.zone: column for column in zones}
+    clusters: list[ClusterBadge] = []
+    hsm_positions: dict[str, tuple[int, int]] = {}
+    vpc_id = "vpc (no cluster yet)"
+    hsm_records = snapshot.kind("hsm.hsm")
+    token_keys: dict[str, int] = {}
+    for key in snapshot.kind("hsm.key").values():
+        if key.get("session_id") is None:
+            token_keys[key["cluster_id"]] = token_keys.get(key["cluster_id"], 0) + 1
+    users: dict[str, int] = {}
+    for user in snapshot.kind("hsm.user").values():
+        users[user["cluster_id"]] = users.get(user["cluster_id"], 0) + 1
+    for cluster_id, cluster in sorted(snapshot.kind("hsm.cluster").items()):
+        if cluster["State"] == "DELETED":
+            continue
+        vpc_id = cluster.get("VpcId", vpc_id)
+        clusters.append(
+            ClusterBadge(
+                cluster_id=cluster_id,
+                state=cluster["State"],
+                hsm_type=cluster.get("HsmType", ""),
+                vpc_id=cluster.get("VpcId", ""),
+                token_keys=token_keys.get(cluster_id, 0),
+                users=users.get(cluster_id, 0),
+                css=HSM_STATE_CLASS.get(cluster["State"], "busy"),
+            )
+        )
+        for zone, subnet in cluster.get("SubnetMapping", {}).items():
+            if zone in by_zone and by_zone[zone].subnet_id == subnet:
+                by_zone[zone].used_by.append(cluster_id)
+        for hsm_id in sorted(cluster.get("_", {}).get("hsms", {})):
+            hsm = hsm_records.get(hsm_id)
+            if hsm is None or hsm["AvailabilityZone"] not in by_zone:
+                continue
+            by_zone[hsm["AvailabilityZone"]].hsms.append(
+                HsmBox(
+                    hsm_id=hsm_id,
+                    cluster_id=cluster_id,
+                    state=hsm["State"],
+                    eni_id=hsm.get("EniId", ""),
+                    eni_ip=hsm.get("EniIp", ""),
+                )
+            )
+    column_width = (VPC_WIDTH - 32 - 16 * (len(zones) - 1)) // max(1, len(zones))
+    tallest = max((len(column.hsms) for column in zones), default=0)
+    for index, column in enumerate(zones):
+        column.x = VPC_X + 16 + index * (column_width + 16)
+        column.width = column_width
+        for position, hsm in enumerate(column.hsms):
+            hsm.x = column.x + 8
+            hsm.y = VPC_Y + 150 + position * (HSM_HEIGHT + HSM_GAP)
+            hsm_positions[hsm.cluster_id] = (hsm.x + column_width - 16, hsm.y + HSM_HEIGHT // 2)
+    for index, badge in enumerate(clusters):
+        badge.x = VPC_X + 16 + index * 290
+        badge.y = VPC_Y + 36
+    vpc_height = 170 + max(1, tallest) * (HSM_HEIGHT + HSM_GAP) + 16
+
+    aliases: dict[str, list[str]] = {}
+    for object_id, alias in snapshot.kind(ALIAS).items():
+        aliases.setdefault(alias["target_key_id"], []).append(_scoped_id(object_id))
+    keys = []
+    for data in sorted(snapshot.kind(KEY).values(), key=lambda d: d["created"]):
+        keys.append(
+            KmsKeyRow(
+                key_id=data["key_id"],
+                aliases=sorted(aliases.get(data["key_id"], [])),
+                state=snapshot.key_states.get(data["key_id"], data["state"]),
+                spec=data["key_spec"],
+                origin=data["origin"],
+                store_id=data.get("custom_key_store_id"),
+            )
+        )
+    more_keys = max(0, len(keys) - MAX_KEYS_SHOWN)
+    keys = keys[-MAX_KEYS_SHOWN:]
+    for index, row in enumerate(keys):
+        row.y = VPC_Y + 44 + index * 34
+    stores = []
+    store_top = VPC_Y + 44 + max(1, len(keys)) * 34 + 40
+    for index, (object_id, data) in enumerate(sorted(snapshot.kind(KEYSTORE).items())):
+        box = KeyStoreBox(
+            store_id=_scoped_id(object_id),
+            name=data["name"],
+            cluster_id=data["cluster_id"],
+            state=data.get("state", "DISCONNECTED"),
+            y=store_top + index * 56,
+        )
+        if data["cluster_id"] in hsm_positions:
+            box.link_from = (KMS_X, box.y + 22)
+            box.link_to = hsm_positions[data["cluster_id"]]
+        stores.append(box)
+    kms_height = (store_top + len(stores) * 56) - VPC_Y + 16
+    height = VPC_Y + max(vpc_height, kms_height) + 24
+    return Architecture(
+        account_id=account.account_id,
+        region=account.region,
+        now=snapshot.now,
+        vpc_id=vpc_id,
+        zones=zones,
+        clusters=clusters,
+        keys=keys,
+        more_keys=more_keys,
+        stores=stores,
+        width=ARCH_WIDTH,
+        height=height,
+        vpc_height=vpc_height,
+        kms_height=kms_height,
+    )
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    service: str = ""  # "", "kms", "hsm"
+    operation: str = ""
+    result: str = ""  # "", "success", "failure" or an exact result code
+
+    def as_query(self) -> str:
+        return urlencode({k: v for k, v in vars(self).items() if v})
+
+
+def audit_events(*, account: SandboxAccount, filters: AuditFilters) -> QuerySet[SandboxEvent]:
+    events = SandboxEvent.objects.filter(account=account)
+    if filters.service:
+        events = events.filter(log=filters.service)
+    if filters.operation:
+        events = events.filter(operation=filters.operation)
+    if filters.result == "success":
+        events = events.filter(succeeded=True)
+    elif filters.result == "failure":
+        events = events.filter(succeeded=False)
+    elif filters.result:
+        events = events.filter(result=filters.result)
+    return events.order_by("-id")
+
+
+def audit_page(*, account: SandboxAccount, filters: AuditFilters, page: Any) -> Page:
+    return Paginator(audit_events(account=account, filters=filters), AUDIT_PAGE_SIZE).get_page(page)
+
+
+def audit_choices(*, account: SandboxAccount) -> tuple[list[str], list[str]]:
+    """Distinct operations and result codes seen in this account, for the filter menus."""
+    events = SandboxEvent.objects.filter(account=account)
+    operations = sorted(set(events.values_list("operation", flat=True)))
+    results = sorted(set(events.values_list("result", flat=True)))
+    return operations, results
+
+
+# --- small reads --------------------------------------------------------------------------------
+
+
+def access_keys_of(*, account: SandboxAccount) -> QuerySet[SandboxAccessKey]:
+    return account.access_keys.order_by("-status", "-created_at", "-id")
+
+
+def files_of(*, account: SandboxAccount) -> QuerySet[SandboxFile]:
+    return account.files.defer("content").order_by("name")
+
+
+def console_transcript(*, account: SandboxAccount, limit: int = 30) -> list[Any]:
+    entries = list(account.console_entries.order_by("-id")[:limit])
+    entries.reverse()
+    return entries
+
+
+def console_history(*, account: SandboxAccount, limit: int = 100) -> list[str]:
+    commands = list(account.console_entries.order_by("-id").values_list("command", flat=True))
+    commands = commands[:limit]
+    commands.reverse()
+    return commands

@@ -1,0 +1,703 @@
+"""Pages of the sandbox: overview, console, files, access keys, clock, audit log, labs.
+
+Every view works on ``request.user``'s own sandbox account; nothing in a URL names an
+account, so one learner can never address another's sandbox. htmx requests get the inline
+partial of the region they update (``template#partial``); every htmx control also has a
+plain form or link, so the pages work without JavaScript. Actions that may change the engine
+send ``HX-Trigger: sandbox-changed`` so the architecture view refreshes itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from emulator.cloudhsm import HsmError
+from emulator.kms.errors import KmsError
+
+from . import selectors, services
+from .console import ConsoleResult, console_run
+from .engine import sandbox_subnets
+from .forms import (
+    AccessKeyForm,
+    AnalystForm,
+    AuditFilterForm,
+    ClockForm,
+    ClusterInitializeForm,
+    ConsoleForm,
+    EnvelopeDecryptForm,
+    EnvelopeEncryptForm,
+    FileForm,
+    HsmAddForm,
+    HsmChoiceForm,
+    HsmLoginForm,
+    PkiIssueForm,
+    PkiVerifyForm,
+)
+from .labs import LABS, PACKAGE_SUFFIX, grade, lab_by_slug, lab_state, tools
+from .models import LabProgress, SandboxAccessKey, SandboxFile
+
+logger = logging.getLogger(__name__)
+
+CHANGED = "sandbox-changed"
+
+
+def _changed(response: HttpResponse) -> HttpResponse:
+    return trigger_client_event(response, CHANGED)
+
+
+def _account(request: HttpRequest):
+    return services.sandbox_for(request.user)
+
+
+# --- overview -----------------------------------------------------------------------------------
+
+
+def _usage(snapshot: selectors.EngineSnapshot) -> dict[str, int]:
+    clusters = [c for c in snapshot.kind("hsm.cluster").values() if c["State"] != "DELETED"]
+    most_hsms = max((len(c.get("_", {}).get("hsms", {})) for c in clusters), default=0)
+    return {
+        "keys": len(snapshot.kind("kms.key")),
+        "clusters": len(clusters),
+        "hsms": most_hsms,
+    }
+
+
+def _home_context(request: HttpRequest, account, **extra: Any) -> dict[str, Any]:
+    snapshot = selectors.engine_snapshot(account=account)
+    progress = {p.lab_slug: p for p in LabProgress.objects.filter(user=request.user)}
+    context = {
+        "account": account,
+        "snapshot": snapshot,
+        "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
+        "usage": _usage(snapshot),
+        "subnets": sandbox_subnets(account),
+        "files": selectors.files_of(account=account),
+        "file_form": FileForm(),
+        "clock_form": ClockForm(),
+        "access_keys": list(selectors.access_keys_of(account=account).filter(status="Active")),
+        "labs": [(lab, progress.get(lab.slug)) for lab in LABS],
+        **_console_context(account),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def sandbox_home(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    return render(request, "sandbox/home.html", _home_context(request, account))
+
+
+@login_required
+@require_GET
+def architecture(request: HttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect(reverse("sandbox_home") + "#architecture")
+    account = _account(request)
+    snapshot = selectors.engine_snapshot(account=account)
+    response = render(
+        request,
+        "sandbox/_architecture.html#architecture-view",
+        {
+            "account": account,
+            "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
+        },
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+# --- console ------------------------------------------------------------------------------------
+
+
+def _console_context(account) -> dict[str, Any]:
+    return {
+        "console_form": ConsoleForm(),
+        "transcript": selectors.console_transcript(account=account),
+        "history": selectors.console_history(account=account),
+    }
+
+
+def _run_console(account, command: str) -> ConsoleResult:
+    try:
+        return console_run(account=account, line=command)
+    except Exception:
+        # A bad command must never become a server error; log it for the developers.
+        logger.exception("sandbox console failed on a command")
+        return ConsoleResult(
+            command,
+            "The sandbox could not run this command (an internal error was logged). "
+            "Check the syntax with 'help', or reset the sandbox if it keeps happening.",
+            False,
+        )
+
+
+@login_required
+@require_POST
+def console(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    form = ConsoleForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("The command is too long.", status=400)
+    command = form.cleaned_data["command"]
+    result = _run_console(account, command) if command else ConsoleResult("", "", True)
+    entry = None
+    if command and command != "clear":
+        entry = services.console_record(
+            account=account,
+            command=result.stored_command,
+            output=result.stored_output,
+            ok=result.ok,
+        )
+    elif command == "clear":
+        services.console_clear(account=account)
+    fresh = {"id": entry.pk if entry else None, "output": result.output}
+    if request.htmx:
+        if command == "clear":
+            response = render(request, "sandbox/_console.html#transcript", {"transcript": []})
+            response["HX-Retarget"] = "#console-transcript"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+        response = render(
+            request,
+            "sandbox/_console.html#entry",
+            {"entry": entry, "fresh": fresh},
+        )
+        return _changed(response) if result.touched_engine else response
+    lab = lab_by_slug(form.cleaned_data.get("next") or "")
+    if lab is not None:
+        return _render_lab(request, account, lab, fresh=fresh)
+    return render(request, "sandbox/home.html", _home_context(request, account, fresh=fresh))
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def _back(request: HttpRequest, default: str = "sandbox_home") -> HttpResponse:
+    lab = lab_by_slug(request.POST.get("next", ""))
+    if lab is not None:
+        return redirect("sandbox_lab", slug=lab.slug)
+    return redirect(reverse(default) + "#files")
+
+
+@login_required
+@require_POST
+def file_upload(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    form = FileForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            saved = services.file_save(
+                account=account, name=form.cleaned_data["name"], content=form.content()
+            )
+            messages.success(request, f"Saved {saved.name} ({saved.size} bytes).")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return _back(request)
+
+
+@login_required
+@require_GET
+def file_download(request: HttpRequest, name: str) -> HttpResponse:
+    account = _account(request)
+    sandbox_file = get_object_or_404(SandboxFile, account=account, name=name)
+    response = HttpResponse(bytes(sandbox_file.content), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{sandbox_file.name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def file_delete(request: HttpRequest, name: str) -> HttpResponse:
+    account = _account(request)
+    get_object_or_404(SandboxFile, account=account, name=name)
+    services.file_delete(account=account, name=name)
+    messages.success(request, f"Deleted {name}.")
+    return _back(request)
+
+
+# --- access keys --------------------------------------------------------------------------------
+
+
+def _credentials_page(request: HttpRequest, account, **extra: Any) -> HttpResponse:
+    context = {
+        "account": account,
+        "access_keys": selectors.access_keys_of(account=account),
+        "form": AccessKeyForm(),
+        "endpoint": request.build_absolute_uri(reverse("sandbox_kms")),
+        **extra,
+    }
+    response = render(request, "sandbox/credentials.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def credentials(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    if request.method != "POST":
+        return _credentials_page(request, account)
+    form = AccessKeyForm(request.POST)
+    if not form.is_valid():
+        return _credentials_page(request, account, form=form)
+    try:
+        key, secret = services.access_key_create(
+            account=account, user_name=form.cleaned_data["user_name"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("sandbox_credentials")
+    return _credentials_page(request, account, revealed=key, secret=secret)
+
+
+def _own_key(request: HttpRequest, account, access_key_id: str) -> SandboxAccessKey:
+    return get_object_or_404(SandboxAccessKey, account=account, access_key_id=access_key_id)
+
+
+@login_required
+@require_POST
+def credential_reveal(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    account = _account(request)
+    key = _own_key(request, account, access_key_id)
+    if not key.is_active:
+        raise Http404("revoked")
+    return _credentials_page(request, account, revealed=key, secret=services.access_key_secret(key))
+
+
+@login_required
+@require_POST
+def credential_rotate(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    account = _account(request)
+    key = _own_key(request, account, access_key_id)
+    if not key.is_active:
+        messages.error(request, "Only an active key can be rotated.")
+        return redirect("sandbox_credentials")
+    new_key, secret = services.access_key_rotate(key=key)
+    messages.success(request, f"{key.access_key_id} is revoked; use {new_key.access_key_id}.")
+    return _credentials_page(request, account, revealed=new_key, secret=secret)
+
+
+@login_required
+@require_POST
+def credential_revoke(request: HttpRequest, access_key_id: str) -> HttpResponse:
+    account = _account(request)
+    key = _own_key(request, account, access_key_id)
+    services.access_key_revoke(key=key)
+    messages.success(request, f"{key.access_key_id} is revoked: requests signed with it fail.")
+    return redirect("sandbox_credentials")
+
+
+# --- clock and reset ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def clock_advance(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    form = ClockForm(request.POST)
+    if form.is_valid():
+        services.sandbox_advance_clock(account=account, seconds=form.seconds)
+        # Let the engine apply what became due now, so the views show it at once.
+        selectors.engine_snapshot(account=account)
+    if request.htmx:
+        response = render(
+            request,
+            "sandbox/_clock.html#clock",
+            {"account": account, "clock_form": ClockForm(), "next": request.POST.get("next", "")},
+        )
+        return _changed(response)
+    lab = lab_by_slug(request.POST.get("next", ""))
+    if lab is not None:
+        return redirect("sandbox_lab", slug=lab.slug)
+    return redirect("sandbox_home")
+
+
+@login_required
+def reset(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    if request.method == "POST":
+        services.sandbox_reset(account=account)
+        messages.success(
+            request, "Your sandbox is empty again. Access keys and lab completions were kept."
+        )
+        return redirect("sandbox_home")
+    return render(request, "sandbox/reset.html", {"account": account})
+
+
+# --- audit log ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    account = _account(request)
+    operations, results = selectors.audit_choices(account=account)
+    form = AuditFilterForm(request.GET or None, operations=operations, results=results)
+    filters = selectors.AuditFilters()
+    if form.is_bound and form.is_valid():
+        filters = selectors.AuditFilters(**form.cleaned_data)
+    page = selectors.audit_page(account=account, filters=filters, page=request.GET.get("page"))
+    template = "sandbox/audit.html#audit-table" if request.htmx else "sandbox/audit.html"
+    response = render(
+        request,
+        template,
+        {"account": account, "form": form, "page": page, "query": filters.as_query()},
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+# --- labs ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def lab_list(request: HttpRequest) -> HttpResponse:
+    progress = {p.lab_slug: p for p in LabProgress.objects.filter(user=request.user)}
+    rows = [(lab, progress.get(lab.slug)) for lab in LABS]
+    done = sum(1 for _, p in rows if p is not None and p.is_complete)
+    return render(
+        request,
+        "sandbox/lab_list.html",
+        {"account": _account(request), "rows": rows, "done": done, "total": len(LABS)},
+    )
+
+
+def _key_choices(snapshot: selectors.EngineSnapshot, *, symmetric: bool) -> list[tuple[str, str]]:
+    aliases: dict[str, list[str]] = {}
+    for alias in snapshot.kind("kms.alias").values():
+        aliases.setdefault(alias["target_key_id"], []).append(alias["alias_name"])
+    choices = []
+    for key in sorted(snapshot.kind("kms.key").values(), key=lambda k: k["created"]):
+        if symmetric and key["key_spec"] != "SYMMETRIC_DEFAULT":
+            continue
+        state = snapshot.key_states.get(key["key_id"], key["state"])
+        names = ", ".join(sorted(aliases.get(key["key_id"], []))) or key["key_id"][:8] + "…"
+        choices.append((key["key_id"], f"{names} ({key['key_spec']}, {state})"))
+    return choices
+
+
+def _panel_choices(account, snapshot: selectors.EngineSnapshot) -> dict[str, Any]:
+    """What the lab panels' menus offer, read from the engine's records and the files."""
+    clusters = [c for c in snapshot.kind("hsm.cluster").values() if c["State"] != "DELETED"]
+    cluster_ids = [c["ClusterId"] for c in clusters]
+    files = [f.name for f in selectors.files_of(account=account)]
+    return {
+        "keys": _key_choices(snapshot, symmetric=False),
+        "symmetric": _key_choices(snapshot, symmetric=True),
+        "files": [f for f in files if not f.endswith(PACKAGE_SUFFIX)],
+        "file_names": files,
+        "packages": [f for f in files if f.endswith(PACKAGE_SUFFIX)],
+        "clusters": cluster_ids,
+        "uninitialized": [c["ClusterId"] for c in clusters if c["State"] == "UNINITIALIZED"],
+        "hsms": [
+            (h["HsmId"], f"{h['HsmId']} · {h['AvailabilityZone']} · {h['State']}")
+            for h in sorted(snapshot.kind("hsm.hsm").values(), key=lambda h: h["HsmId"])
+            if h["ClusterId"] in cluster_ids
+        ],
+        "zones": list(sandbox_subnets(account).values()),
+        "csrs": [
+            (c["ClusterId"], c["Certificates"]["ClusterCsr"])
+            for c in clusters
+            if c["State"] == "UNINITIALIZED" and c.get("Certificates", {}).get("ClusterCsr")
+        ],
+    }
+
+
+PANEL_FORMS: dict[str, Callable[..., Any]] = {
+    "envelope_encrypt": lambda c, **kw: EnvelopeEncryptForm(
+        file_names=c["files"], keys=c["symmetric"], **kw
+    ),
+    "envelope_decrypt": lambda c, **kw: EnvelopeDecryptForm(packages=c["packages"], **kw),
+    "analyst": lambda c, **kw: AnalystForm(keys=c["keys"], **kw),
+    "ca_session": lambda c, **kw: ClusterInitializeForm(clusters=c["uninitialized"], **kw),
+    "ca_own": lambda c, **kw: ClusterInitializeForm(clusters=c["uninitialized"], own=True, **kw),
+    "hsm_choice": lambda c, **kw: HsmChoiceForm(hsms=c["hsms"], **kw),
+    "hsm_add": lambda c, **kw: HsmAddForm(clusters=c["clusters"], zones=c["zones"], **kw),
+    "hsm_login": lambda c, **kw: HsmLoginForm(clusters=c["clusters"], **kw),
+    "pki_issue": lambda c, **kw: PkiIssueForm(clusters=c["clusters"], **kw),
+    "pki_verify": lambda c, **kw: PkiVerifyForm(file_names=c["file_names"], **kw),
+}
+
+
+def _panel_form(name: str, choices: dict[str, Any], data=None):
+    """One panel's form; ids are prefixed with the panel so several forms share a page."""
+    return PANEL_FORMS[name](choices, data=data, auto_id=f"{name.replace('_', '-')}-%s")
+
+
+def _lab_panels(request: HttpRequest, choices: dict[str, Any], bound: dict) -> dict[str, Any]:
+    """Forms of the lab's helper panels (a bound form replaces its empty twin)."""
+    panels = {name: _panel_form(name, choices) for name in PANEL_FORMS}
+    panels.update(bound)
+    return {
+        "panels": panels,
+        "cluster_csrs": choices["csrs"],
+        "session_ca": request.session.get(tools.SESSION_CA, {}).get("certificate"),
+        "has_clusters": bool(choices["clusters"]),
+    }
+
+
+def _render_lab(
+    request: HttpRequest,
+    account,
+    lab,
+    *,
+    fresh: dict | None = None,
+    result: dict | None = None,
+    bound: dict | None = None,
+    graded=None,
+    partial: str = "",
+) -> HttpResponse:
+    snapshot = selectors.engine_snapshot(account=account)
+    progress = LabProgress.objects.filter(user=request.user, lab_slug=lab.slug).first()
+    context = {
+        "account": account,
+        "lab": lab,
+        "progress": progress,
+        "passed_steps": set(progress.passed_steps) if progress else set(),
+        "grade": graded,
+        "result": result or {},
+        "files": selectors.files_of(account=account),
+        "file_form": FileForm(),
+        "clock_form": ClockForm(),
+        "next": lab.slug,
+        "fresh": fresh,
+        "subnets": sandbox_subnets(account),
+        **_console_context(account),
+        **_lab_panels(request, _panel_choices(account, snapshot), bound or {}),
+    }
+    template = "sandbox/lab_detail.html" + (f"#{partial}" if partial else "")
+    response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _lab_or_404(slug: str):
+    lab = lab_by_slug(slug)
+    if lab is None:
+        raise Http404("No such lab")
+    return lab
+
+
+@login_required
+@require_GET
+def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    lab = _lab_or_404(slug)
+    return _render_lab(request, _account(request), lab)
+
+
+@login_required
+@require_POST
+def lab_check(request: HttpRequest, slug: str) -> HttpResponse:
+    lab = _lab_or_404(slug)
+    account = _account(request)
+    graded = grade(lab, lab_state(account=account))
+    services.lab_progress_record(
+        user=request.user,
+        lab_slug=lab.slug,
+        passed_steps=graded.passed_slugs,
+        complete=graded.complete,
+    )
+    if graded.complete:
+        messages.success(request, f"Lab {lab.number} complete. Well done!")
+    return _render_lab(
+        request, account, lab, graded=graded, partial="steps" if request.htmx else ""
+    )
+
+
+# --- lab panels --------------------------------------------------------------------------------------
+
+LabAction = Callable[[HttpRequest, Any, dict], tuple[dict, dict]]
+
+
+def _panel_envelope_encrypt(request, account, choices):
+    form = _panel_form("envelope_encrypt", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"envelope_encrypt": form}
+    sealed = tools.envelope_encrypt(
+        account=account,
+        file_name=form.cleaned_data["file_name"],
+        key_id=form.cleaned_data["key_id"],
+        context=form.cleaned_data["context"],
+    )
+    return {"envelope_sealed": sealed}, {}
+
+
+def _panel_envelope_decrypt(request, account, choices):
+    form = _panel_form("envelope_decrypt", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"envelope_decrypt": form}
+    opened = tools.envelope_decrypt(account=account, package_name=form.cleaned_data["package"])
+    return {"envelope_opened": opened}, {}
+
+
+def _panel_analyst(request, account, choices):
+    form = _panel_form("analyst", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"analyst": form}
+    attempt = tools.analyst_attempt(
+        account=account,
+        key_id=form.cleaned_data["key_id"],
+        operation=form.cleaned_data["operation"],
+        context=form.cleaned_data["context"],
+    )
+    return {"analyst": attempt}, {}
+
+
+def _panel_ca_generate(request, account, choices):
+    request.session[tools.SESSION_CA] = tools.session_ca_create(account=account)
+    return {"ca_message": "A CA was generated for this browser session."}, {}
+
+
+def _panel_ca_session(request, account, choices):
+    form = _panel_form("ca_session", choices, request.POST)
+    stored = request.session.get(tools.SESSION_CA)
+    if not form.is_valid():
+        return {}, {"ca_session": form}
+    if not stored:
+        return {"ca_error": "Generate a CA for this browser session first."}, {}
+    answer = tools.cluster_initialize(
+        account=account, cluster_id=form.cleaned_data["cluster_id"], session_ca=stored
+    )
+    return {"ca_message": f"InitializeCluster: {answer['State']}. Fast-forward 2 minutes."}, {}
+
+
+def _panel_ca_own(request, account, choices):
+    form = _panel_form("ca_own", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"ca_own": form}
+    answer = tools.cluster_initialize(
+        account=account,
+        cluster_id=form.cleaned_data["cluster_id"],
+        signed_certificate=form.cleaned_data["signed_certificate"],
+        trust_anchor=form.cleaned_data["trust_anchor"],
+    )
+    return {"ca_message": f"InitializeCluster: {answer['State']}. Fast-forward 2 minutes."}, {}
+
+
+def _panel_hsm_change(request, account, choices):
+    form = _panel_form("hsm_choice", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"hsm_choice": form}
+    hsm_id = form.cleaned_data["hsm_id"]
+    if form.cleaned_data["operation"] == "fail":
+        tools.hsm_fail(account=account, hsm_id=hsm_id)
+        return {"hsm_message": f"{hsm_id} failed: it is DEGRADED, and so is the cluster."}, {}
+    answer = tools.hsm_replace(account=account, hsm_id=hsm_id)
+    new_id = answer["Hsm"]["HsmId"]
+    return {
+        "hsm_message": f"{hsm_id} is being deleted after a backup; {new_id} is being "
+        "created from that backup. Fast-forward 10 minutes."
+    }, {}
+
+
+def _panel_hsm_add(request, account, choices):
+    form = _panel_form("hsm_add", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"hsm_add": form}
+    answer = tools.hsm_add(
+        account=account, cluster_id=form.cleaned_data["cluster_id"], zone=form.cleaned_data["zone"]
+    )
+    return {"hsm_message": f"{answer['Hsm']['HsmId']} is being created (10 minutes)."}, {}
+
+
+def _panel_hsm_login(kind: str) -> LabAction:
+    def action(request, account, choices):
+        form = _panel_form("hsm_login", choices, request.POST)
+        if not form.is_valid():
+            return {}, {"hsm_login": form}
+        arguments = {
+            "account": account,
+            "cluster_id": form.cleaned_data["cluster_id"],
+            "username": form.cleaned_data["username"],
+            "password": form.cleaned_data["password"],
+            "label": form.cleaned_data["label"],
+        }
+        run = tools.hsm_use_key if kind == "use" else tools.hsm_read_value
+        return {"hsm_use": run(**arguments)}, {}
+
+    return action
+
+
+def _panel_pki_issue(request, account, choices):
+    form = _panel_form("pki_issue", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"pki_issue": form}
+    issued = tools.pki_issue(
+        account=account,
+        cluster_id=form.cleaned_data["cluster_id"],
+        username=form.cleaned_data["username"],
+        password=form.cleaned_data["password"],
+        ca_label=form.cleaned_data["label"],
+        csr_pem=form.cleaned_data["csr"],
+        common_name=form.cleaned_data["common_name"],
+    )
+    return {"pki_issued": issued}, {}
+
+
+def _panel_pki_verify(request, account, choices):
+    form = _panel_form("pki_verify", choices, request.POST)
+    if not form.is_valid():
+        return {}, {"pki_verify": form}
+    lines = tools.pki_verify(
+        account=account,
+        leaf_file=form.cleaned_data["leaf_file"],
+        ca_file=form.cleaned_data["ca_file"],
+    )
+    return {"pki_verified": lines}, {}
+
+
+LAB_ACTIONS: dict[str, tuple[str, LabAction]] = {
+    # action: (panel partial to re-render, handler)
+    "envelope-encrypt": ("panel-envelope", _panel_envelope_encrypt),
+    "envelope-decrypt": ("panel-envelope", _panel_envelope_decrypt),
+    "analyst": ("panel-analyst", _panel_analyst),
+    "ca-generate": ("panel-ca", _panel_ca_generate),
+    "ca-session": ("panel-ca", _panel_ca_session),
+    "ca-own": ("panel-ca", _panel_ca_own),
+    "hsm-change": ("panel-hsm-ops", _panel_hsm_change),
+    "hsm-add": ("panel-hsm-ops", _panel_hsm_add),
+    "hsm-use": ("panel-hsm-use", _panel_hsm_login("use")),
+    "hsm-read": ("panel-hsm-read", _panel_hsm_login("read")),
+    "pki-issue": ("panel-pki", _panel_pki_issue),
+    "pki-verify": ("panel-pki", _panel_pki_verify),
+}
+
+
+@login_required
+@require_POST
+def lab_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    lab = _lab_or_404(slug)
+    if action not in LAB_ACTIONS:
+        raise Http404("No such lab action")
+    account = _account(request)
+    partial, handler = LAB_ACTIONS[action]
+    try:
+        choices = _panel_choices(account, selectors.engine_snapshot(account=account))
+        result, bound = handler(request, account, choices)
+    except tools.LabToolError as error:
+        result, bound = {"error": str(error)}, {}
+    except (KmsError, HsmError) as error:
+        code = getattr(error, "code", type(error).__name__)
+        result, bound = {"error": f"{code}: {getattr(error, 'message', '') or error}"}, {}
+    result["action"] = action
+    result["panel"] = partial
+    response = _render_lab(
+        request, account, lab, result=result, bound=bound, partial=partial if request.htmx else ""
+    )
+    return _changed(response)

@@ -1,0 +1,143 @@
+"""The real AWS CLI (``.venv/bin/aws``) against the live test server, as a learner runs it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AWS = str(Path(sys.executable).parent / "aws")
+
+
+@pytest.fixture
+def aws(live_server, credentials, tmp_path):
+    access_key_id, secret = credentials
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_PAGER": "",
+    }
+    endpoint = live_server.url + "/sandbox/kms/"
+
+    def run(*args: str, ok: bool = True, **overrides: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [AWS, "--endpoint-url", endpoint, "kms", *args],
+            env={**env, **overrides},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (done.returncode == 0) is ok, done.stderr
+        return done
+
+    return run
+
+
+def test_create_encrypt_and_decrypt_with_context(aws, tmp_path, account):
+    key = json.loads(aws("create-key", "--description", "from the CLI").stdout)["KeyMetadata"]
+    assert key["Arn"].startswith(f"arn:aws:kms:us-east-1:{account.account_id}:key/")
+    (tmp_path / "plain.txt").write_bytes(b"secret notes\n")
+    blob = aws(
+        "encrypt",
+        "--key-id",
+        key["KeyId"],
+        "--plaintext",
+        "fileb://plain.txt",
+        "--encryption-context",
+        "dept=hr,app=notes",
+        "--output",
+        "text",
+        "--query",
+        "CiphertextBlob",
+    ).stdout
+    (tmp_path / "notes.enc").write_bytes(base64.b64decode(blob))
+    plain = aws(
+        "decrypt",
+        "--ciphertext-blob",
+        "fileb://notes.enc",
+        "--encryption-context",
+        '{"app": "notes", "dept": "hr"}',
+        "--output",
+        "text",
+        "--query",
+        "Plaintext",
+    ).stdout
+    assert base64.b64decode(plain) == b"secret notes\n"
+    wrong = aws(
+        "decrypt",
+        "--ciphertext-blob",
+        "fileb://notes.enc",
+        "--encryption-context",
+        "dept=finance",
+        ok=False,
+    )
+    assert "An error occurred (InvalidCiphertextException) when calling the Decrypt operation" in (
+        wrong.stderr
+    )
+
+
+def test_data_keys_from_the_cli(aws):
+    key_id = json.loads(aws("create-key").stdout)["KeyMetadata"]["KeyId"]
+    data_key = json.loads(
+        aws("generate-data-key", "--key-id", key_id, "--key-spec", "AES_256").stdout
+    )
+    assert len(base64.b64decode(data_key["Plaintext"])) == 32
+    assert data_key["KeyId"].endswith(key_id)
+
+
+def test_signing_and_verifying_from_the_cli(aws, tmp_path):
+    key_id = json.loads(
+        aws("create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY").stdout
+    )["KeyMetadata"]["KeyId"]
+    (tmp_path / "release.txt").write_bytes(b"v1.0.0")
+    signature = aws(
+        "sign",
+        "--key-id",
+        key_id,
+        "--message",
+        "fileb://release.txt",
+        "--signing-algorithm",
+        "ECDSA_SHA_256",
+        "--output",
+        "text",
+        "--query",
+        "Signature",
+    ).stdout
+    (tmp_path / "release.sig").write_bytes(base64.b64decode(signature))
+    verified = json.loads(
+        aws(
+            "verify",
+            "--key-id",
+            key_id,
+            "--message",
+            "fileb://release.txt",
+            "--signature",
+            "fileb://release.sig",
+            "--signing-algorithm",
+            "ECDSA_SHA_256",
+        ).stdout
+    )
+    assert verified["SignatureValid"] is True
+
+
+def test_cli_errors_name_the_aws_exception(aws, account):
+    missing = aws("describe-key", "--key-id", "alias/nothing-here", ok=False)
+    assert "(NotFoundException) when calling the DescribeKey operation" in missing.stderr
+    unknown = aws("list-keys", ok=False, AWS_ACCESS_KEY_ID="AKIA0000000000000000")
+    assert "UnrecognizedClientException" in unknown.stderr
+    bad = aws("list-keys", ok=False, AWS_SECRET_ACCESS_KEY="x" * 40)
+    assert "InvalidSignatureException" in bad.stderr
