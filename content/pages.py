@@ -54,3 +54,22 @@ def lesson_page(slug: str) -> dict[str, str] | None:
         }
         cache.set(key, page, PAGE_TTL)
     return page
+
+
+def lesson_summaries() -> list[dict[str, object]]:
+    """Every lesson's list entry (title, URL, summary, reading time), cached like the pages."""
+    key = f"lessons:{lessons_version()}:list"
+    summaries = cache.get(key)
+    if summaries is None:
+        summaries = [
+            {
+                "pk": lesson.pk,
+                "title": lesson.title,
+                "url": lesson.get_absolute_url(),
+                "summary": lesson.summary,
+                "minutes": lesson.reading_minutes,
+            }
+            for lesson in Lesson.objects.only("slug", "title", "order", "summary", "word_count")
+        ]
+        cache.set(key, summaries, PAGE_TTL)
+    return summaries

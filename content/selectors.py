@@ -3,14 +3,10 @@ from __future__ import annotations
 from .models import Lesson, LessonProgress
 
 
-def lessons_with_progress(*, user) -> list[Lesson]:
-    lessons = list(Lesson.objects.only("slug", "title", "order", "summary", "topics", "word_count"))
-    done = set()
-    if user.is_authenticated:
-        done = set(LessonProgress.objects.filter(user=user).values_list("lesson_id", flat=True))
-    for lesson in lessons:
-        lesson.understood = lesson.pk in done
-    return lessons
+def understood_lesson_ids(*, user) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(LessonProgress.objects.filter(user=user).values_list("lesson_id", flat=True))
 
 
 def lesson_neighbours(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:

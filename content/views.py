@@ -9,14 +9,17 @@ from django.views.decorators.http import require_POST
 
 from . import decision
 from .models import Lesson
-from .pages import lesson_page
-from .selectors import is_understood, lessons_with_progress
+from .pages import lesson_page, lesson_summaries
+from .selectors import is_understood, understood_lesson_ids
 from .services import lesson_mark_understood
 
 
 def lesson_list(request):
-    lessons = lessons_with_progress(user=request.user)
-    done = sum(1 for lesson in lessons if lesson.understood)
+    done_ids = understood_lesson_ids(user=request.user)
+    lessons = [
+        {**summary, "understood": summary["pk"] in done_ids} for summary in lesson_summaries()
+    ]
+    done = sum(1 for lesson in lessons if lesson["understood"])
     return render(
         request,
         "content/lesson_list.html",
