@@ -8,8 +8,10 @@ state in its database.
 from __future__ import annotations
 
 import base64
+import binascii
 import builtins
 import datetime as dt
+import marshal
 import os
 import random
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ __all__ = [
     "SystemRandom",
     "b64d",
     "b64e",
+    "iso_time",
     "json_copy",
 ]
 
@@ -43,7 +46,8 @@ def b64e(data: bytes) -> str:
 
 
 def b64d(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    # base64.b64decode(..., validate=True) without its Python-level wrapper.
+    return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -141,41 +145,132 @@ class Storage(Protocol):
 
 
 def json_copy(value: Any) -> Any:
-    """Copy JSON-shaped data (dicts, lists, scalars, bytes); ~5x faster than deepcopy."""
+    """Copy JSON-shaped data: dicts and lists (exactly those types) are copied recursively,
+    everything else (str, numbers, bytes, None, tuples...) is immutable or shared as is."""
     kind = type(value)
     if kind is dict:
-        return {key: json_copy(item) for key, item in value.items()}
+        return _copy_dict(value)
     if kind is list:
-        return [json_copy(item) for item in value]
+        return _copy_list(value)
     return value
 
 
+def _copy_dict(source: JSON) -> JSON:
+    # A C-level shallow copy, then only the nested containers are replaced: records are
+    # mostly scalars, so this avoids a Python call per value.
+    copied = source.copy()
+    for key, item in source.items():
+        kind = type(item)
+        if kind is dict:
+            copied[key] = _copy_dict(item)
+        elif kind is list:
+            copied[key] = _copy_list(item)
+    return copied
+
+
+def _copy_list(source: list[Any]) -> list[Any]:
+    copied = source.copy()
+    for index, item in enumerate(source):
+        kind = type(item)
+        if kind is dict:
+            copied[index] = _copy_dict(item)
+        elif kind is list:
+            copied[index] = _copy_list(item)
+    return copied
+
+
+# Where a stored container holds further containers: (member, its plan) pairs, a plan of
+# None for a member with none inside (a C-level .copy() copies it completely).
+_Plan = tuple[tuple[Any, "_Plan | None"], ...]
+
+
+def _planned_copy(source: Any) -> tuple[Any, _Plan]:
+    """``json_copy`` of a dict or list, and the plan that copies the copy again."""
+    copied = source.copy()
+    plan = []
+    for member, item in source.items() if type(source) is dict else enumerate(source):
+        kind = type(item)
+        if kind is dict or kind is list:
+            copied[member], inner = _planned_copy(item)
+            plan.append((member, inner or None))
+    return copied, tuple(plan)
+
+
+def _copy_by_plan(source: Any, plan: _Plan) -> Any:
+    copied = source.copy()
+    for member, inner in plan:
+        item = source[member]
+        copied[member] = item.copy() if inner is None else _copy_by_plan(item, inner)
+    return copied
+
+
 class MemoryStorage:
-    """The in-memory ``Storage``: a dict of dicts."""
+    """The in-memory ``Storage``: a dict of dicts.
+
+    A record is stored with its copy plan (where its nested dicts and lists are), made when it
+    is put: ``get`` then copies it with one C-level ``.copy()`` per container instead of
+    looking at every value on every read. Stored records are never handed out, so the plan
+    stays true until the next ``put``.
+    """
 
     def __init__(self) -> None:
-        self._objects: dict[str, dict[str, JSON]] = {}
-        self._events: dict[str, list[JSON]] = {}
+        # kind -> object id -> (private copy of the record, its copy plan; None when the
+        # record is not a dict).
+        self._objects: dict[str, dict[str, tuple[Any, _Plan | None]]] = {}
+        self._events: dict[str, list[bytes | JSON]] = {}
+
+    @staticmethod
+    def _copy_out(stored: tuple[Any, _Plan | None]) -> Any:
+        record, plan = stored
+        return json_copy(record) if plan is None else _copy_by_plan(record, plan)
 
     def get(self, kind: str, object_id: str) -> JSON | None:
-        record = self._objects.get(kind, {}).get(object_id)
-        return json_copy(record) if record is not None else None
+        objects = self._objects.get(kind)
+        stored = objects.get(object_id) if objects is not None else None
+        if stored is None:
+            return None
+        record, plan = stored
+        if plan is None:
+            copied: JSON | None = json_copy(record)
+            return copied
+        copied = record.copy()  # _copy_by_plan, its first level inlined: the hot path
+        for member, inner in plan:
+            item = record[member]
+            copied[member] = item.copy() if inner is None else _copy_by_plan(item, inner)
+        return copied
 
     def put(self, kind: str, object_id: str, data: JSON) -> None:
-        self._objects.setdefault(kind, {})[object_id] = json_copy(data)
+        stored = _planned_copy(data) if type(data) is dict else (json_copy(data), None)
+        self._objects.setdefault(kind, {})[object_id] = stored
 
     def delete(self, kind: str, object_id: str) -> None:
         self._objects.get(kind, {}).pop(object_id, None)
 
     def list(self, kind: str) -> builtins.list[tuple[str, JSON]]:
         items = self._objects.get(kind, {})
-        return [(key, json_copy(items[key])) for key in sorted(items)]
+        return [(key, self._copy_out(items[key])) for key in sorted(items)]
 
     def append_event(self, log: str, event: JSON) -> None:
-        self._events.setdefault(log, []).append(json_copy(event))
+        # Events are written on every call and read rarely: keep a marshal snapshot (one C
+        # call, cheaper than copying the nested dicts), unmarshalled into fresh dicts when
+        # read. Values marshal cannot take are kept as a json_copy instead.
+        try:
+            snapshot: bytes | JSON = marshal.dumps(event)
+        except ValueError:
+            snapshot = json_copy(event)
+        self._events.setdefault(log, []).append(snapshot)
+
+    def _event_list(self, log: str) -> builtins.list[bytes | JSON]:
+        """The stored events of ``log``; ``AuditLog`` appends fresh events (ones nothing else
+        references, see ``AuditLog.record``) to it as they are. Copied when read."""
+        return self._events.setdefault(log, [])
 
     def events(self, log: str) -> builtins.list[JSON]:
-        return [json_copy(event) for event in self._events.get(log, [])]
+        # marshal.loads only ever sees the snapshots append_event made in this process.
+        return [
+            marshal.loads(event) if type(event) is bytes else json_copy(event)  # noqa: S302
+            for event in self._events.get(log, [])
+        ]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._objects)
@@ -229,6 +324,34 @@ class Sealer:
 # --- audit ----------------------------------------------------------------------------------
 
 
+_ISO_SECONDS: dict[dt.datetime, str] = {}
+_UTC = dt.UTC
+_DATETIME = dt.datetime
+_THREE_DIGITS = tuple(f"{number:03d}" for number in range(1000))
+
+
+def iso_time(when: dt.datetime) -> str:
+    """``when.isoformat()``, faster for the UTC datetimes the clocks here return.
+
+    ``datetime.isoformat`` is slow; for UTC datetimes the text up to the second is memoised
+    by the whole second (a pure function of it, bounded) and the microseconds appended.
+    """
+    if when.tzinfo is _UTC and type(when) is _DATETIME:
+        # Keyed by the naive UTC second: hashing an aware datetime is itself slow.
+        second = when.replace(microsecond=0, tzinfo=None)
+        prefix = _ISO_SECONDS.get(second)
+        if prefix is None:
+            if len(_ISO_SECONDS) >= 64:
+                _ISO_SECONDS.clear()
+            prefix = _ISO_SECONDS[second] = second.isoformat()
+        micro = when.microsecond
+        if not micro:
+            return prefix + "+00:00"
+        digits = _THREE_DIGITS
+        return f"{prefix}.{digits[micro // 1000]}{digits[micro % 1000]}+00:00"
+    return when.isoformat()
+
+
 class AuditLog:
     """Append-only record of every operation, kept in ``Storage``.
 
@@ -239,6 +362,8 @@ class AuditLog:
         self._storage = storage
         self._log = log
         self._clock = clock
+        # Where fresh events go without a copy: only a MemoryStorage (not a subclass).
+        self._adopt = storage._event_list(log).append if type(storage) is MemoryStorage else None
 
     def record(
         self,
@@ -248,18 +373,29 @@ class AuditLog:
         target: str | None,
         result: str,
         detail: JSON | None = None,
+        time: str | None = None,
+        fresh: bool = False,
     ) -> None:
-        self._storage.append_event(
-            self._log,
-            {
-                "time": self._clock.now().isoformat(),
-                "principal": principal,
-                "operation": operation,
-                "target": target,
-                "result": result,
-                "detail": detail or {},
-            },
-        )
+        """Append one event.
+
+        ``time`` is the ISO 8601 time of the call when the caller has already read the
+        clock for it (``iso_time(clock.now())``); by default the clock is read. ``fresh``
+        says the caller built ``detail`` for this event alone, of plain dicts and lists and
+        immutable values that nothing else references or will change: the event is then
+        wholly new, and ``MemoryStorage`` keeps it without a defensive copy.
+        """
+        event = {
+            "time": iso_time(self._clock.now()) if time is None else time,
+            "principal": principal,
+            "operation": operation,
+            "target": target,
+            "result": result,
+            "detail": detail or {},
+        }
+        if fresh and self._adopt is not None:
+            self._adopt(event)
+        else:
+            self._storage.append_event(self._log, event)
 
     def events(self) -> list[JSON]:
         return self._storage.events(self._log)

@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from emulator.core import AuditLog, Clock, RandomSource, Sealer, SealingError, Storage
+from emulator.core import (
+    AuditLog,
+    Clock,
+    RandomSource,
+    Sealer,
+    SealingError,
+    Storage,
+    iso_time,
+)
 from emulator.keystore import CustomKeyStoreBackend, KeyStoreBackendError
 from emulator.kms.access import (
     CROSS_ACCOUNT_ACTIONS,
@@ -54,7 +62,7 @@ from emulator.kms.records import (
     MaterialRecord,
     material_identity,
 )
-from emulator.kms.schema import OPERATION_SCHEMAS, validate
+from emulator.kms.schema import OPERATION_SCHEMAS, usual_request, validate
 from emulator.kms.specs import GRANT_OPERATIONS
 
 JSON = dict[str, Any]
@@ -67,6 +75,11 @@ _KEY_ARN = re.compile(r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):
 _MARKER_PREFIX = "kms-marker:"
 _CACHE_LIMIT = 256
 _GRANT_TOKEN_IDENTITY = "kms-grant-token"
+# Process-wide memos of pure functions (bounded: cleared when full).
+_PRINCIPALS: dict[str, Principal | None] = {}
+_KEY_IDS: dict[str, str] = {}  # bare key id as given -> key id
+_POLICIES: dict[str, KeyPolicy] = {}
+_VERDICTS: dict[tuple[str, str, str, str], PolicyVerdict] = {}
 
 # Request members never copied into the audit log: material, plaintext, secrets, tokens.
 _UNLOGGED = frozenset({"GrantTokens", "GrantToken", "KeyStorePassword"})
@@ -78,18 +91,41 @@ _LOGGED_FIELDS = {
     )
     for operation, schema in OPERATION_SCHEMAS.items()
 }
+# Logged members that are encryption contexts (the only containers among them for these
+# operations: the others are strings, integers and booleans), by operation. A fresh copy of
+# each makes the audit event the call's own: MemoryStorage keeps it without copying.
+_LOGGED_CONTEXTS = {
+    operation: tuple(
+        name
+        for name in _LOGGED_FIELDS[operation]
+        if OPERATION_SCHEMAS[operation][name].kind == "context"
+    )
+    for operation in OPERATION_SCHEMAS
+}
+_FRESH_LOGGING = frozenset(
+    operation
+    for operation, names in _LOGGED_FIELDS.items()
+    if all(
+        OPERATION_SCHEMAS[operation][name].kind in ("string", "integer", "boolean", "context")
+        for name in names
+    )
+)
 
 
 class Call:
-    """Per-request scratch: who calls, which key it turned out to target, audit detail."""
+    """Per-request scratch: who calls, which key it turned out to target, audit detail, and
+    the call's time for the audit record (the clock is read once per call). Unset members
+    fall back to the class defaults (fewer stores per call than an ``__init__`` setting all).
+    """
 
-    __slots__ = ("detail", "operation", "principal", "principal_arn", "target")
+    principal: Principal | None = None
+    target: str | None = None
+    time: str | None = None
+    fresh = True  # detail shares nothing with the request (see AuditLog.record)
 
     def __init__(self, operation: str, principal_arn: str) -> None:
         self.operation = operation
         self.principal_arn = principal_arn
-        self.principal: Principal | None = None
-        self.target: str | None = None
         self.detail: JSON = {}
 
     @property
@@ -132,10 +168,9 @@ class KmsBase:
         self._scope = f"{account_id}:{region}:"
         self._arn_prefix = f"arn:aws:kms:{region}:{account_id}:"
         self._root_arn = f"arn:aws:iam::{account_id}:root"
-        self._policies: dict[str, KeyPolicy] = {}
-        self._materials: dict[tuple[str, str], Any] = {}
-        self._principals: dict[str, Principal | None] = {}
-        self._verdicts: dict[tuple[str, str, str, str], PolicyVerdict] = {}
+        self._due_id = self._scope + "due"
+        # (key id, version, sealed blob) -> opened material; None never matches a blob.
+        self._materials: dict[tuple[str, int, str | None], Any] = {}
 
     def __repr__(self) -> str:
         return f"Kms(account_id={self.account_id!r}, region={self.region!r})"
@@ -213,9 +248,11 @@ class KmsBase:
         audit log with the principal ``kms.amazonaws.com``. Cheap when nothing is due: one
         read of a single small record.
         """
-        record = self._get(SCHEDULE, "due")
+        return self._tick(self._now())
+
+    def _tick(self, now: float) -> list[JSON]:
+        record = self._storage.get(SCHEDULE, self._scope + "due")
         due = record.get("next_due") if record else None
-        now = self._now()
         if due is None or due > now:
             return []
         effects: list[JSON] = []
@@ -343,12 +380,16 @@ class KmsBase:
 
     # --- the audited operation wrapper --------------------------------------------------------
 
-    def _principal(self, arn: str) -> Principal | None:
-        if arn not in self._principals:
-            if len(self._principals) > _CACHE_LIMIT:
-                self._principals.clear()
-            self._principals[arn] = Principal.parse(arn)
-        return self._principals[arn]
+    @staticmethod
+    def _principal(arn: str) -> Principal | None:
+        # Process-wide: parsing an ARN is a pure function of the string.
+        try:
+            return _PRINCIPALS[arn]
+        except KeyError:
+            if len(_PRINCIPALS) > _CACHE_LIMIT:
+                _PRINCIPALS.clear()
+            principal = _PRINCIPALS[arn] = Principal.parse(arn)
+            return principal
 
     def _run(
         self,
@@ -360,15 +401,40 @@ class KmsBase:
         """Run one operation: tick, authenticate, validate, execute, audit (always)."""
         call = Call(operation, principal if isinstance(principal, str) else repr(principal))
         try:
-            self.tick()
-            call.principal = self._principal(call.principal_arn)
+            when = self._clock.now()
+            call.time = iso_time(when)
+            # tick(), inlined up to "nothing is due" (one small read): every call runs it.
+            schedule = self._storage.get(SCHEDULE, self._due_id)
+            if schedule:
+                due = schedule.get("next_due")
+                if due is not None:
+                    now = when.timestamp()
+                    if not due > now:
+                        self._tick(now)
+            found = _PRINCIPALS.get(call.principal_arn)
+            call.principal = found if found is not None else self._principal(call.principal_arn)
             if call.principal is None:
                 raise AccessDeniedException(
                     f"User: {call.principal_arn} is not authorized to perform: kms:{operation} "
                     "because it is not a valid IAM principal ARN"
                 )
-            request = validate(operation, params)
-            logged = {name: request[name] for name in _LOGGED_FIELDS[operation] if name in request}
+            usual = usual_request(operation, params)
+            if usual is not None:  # a common Encrypt or Decrypt: checked, context copied
+                request, logged = usual
+            else:
+                request = validate(operation, params)
+                logged = {
+                    name: request[name] for name in _LOGGED_FIELDS[operation] if name in request
+                }
+                if operation in _FRESH_LOGGING:
+                    for name in _LOGGED_CONTEXTS[operation]:
+                        context = logged.get(name)
+                        if type(context) is dict:  # validated: str keys and values
+                            logged[name] = context.copy()
+                        elif context is not None:
+                            call.fresh = False
+                elif logged:
+                    call.fresh = False
             if logged:
                 call.detail["requestParameters"] = logged
             result = body(call, request)
@@ -391,6 +457,8 @@ class KmsBase:
             target=call.target,
             result=result,
             detail=detail,
+            time=call.time,
+            fresh=call.fresh,
         )
 
     # --- resolving keys -----------------------------------------------------------------------
@@ -408,6 +476,9 @@ class KmsBase:
 
     def _key_id_of(self, key_ref: str, *, allow_alias: bool = True) -> str:
         """Key id from a key id, key ARN, alias name or alias ARN."""
+        found = _KEY_IDS.get(key_ref)
+        if found is not None:
+            return found
         ref = key_ref
         if ref.startswith("arn:"):
             ref = self._parse_kms_arn(ref)
@@ -422,15 +493,22 @@ class KmsBase:
             return str(data["target_key_id"])
         if not _UUID.match(ref.lower()):
             raise NotFoundException(f"Invalid keyId '{key_ref}'")
+        if ref is key_ref:  # a bare key id: the same for every account and Region
+            if len(_KEY_IDS) > _CACHE_LIMIT:
+                _KEY_IDS.clear()
+            _KEY_IDS[key_ref] = ref.lower()
         return ref.lower()
 
     def _resolve(self, call: Call | None, key_ref: str, *, allow_alias: bool = True) -> KeyRecord:
-        key_id = self._key_id_of(key_ref, allow_alias=allow_alias)
-        key = self._get_key(key_id)
-        if key is None:
+        key_id = _KEY_IDS.get(key_ref)
+        if key_id is None:
+            key_id = self._key_id_of(key_ref, allow_alias=allow_alias)
+        data = self._storage.get(KEY, self._scope + key_id)
+        if data is None:
             raise NotFoundException(f"Key '{self.key_arn(key_id)}' does not exist")
+        key = KeyRecord(**data)
         if call is not None and call.target is None:
-            call.target = self.key_arn(key.key_id)
+            call.target = self._arn_prefix + "key/" + key.key_id
         return key
 
     # --- key states ---------------------------------------------------------------------------
@@ -463,12 +541,14 @@ class KmsBase:
 
     # --- access -------------------------------------------------------------------------------
 
-    def _policy(self, text: str) -> KeyPolicy:
-        policy = self._policies.get(text)
+    @staticmethod
+    def _policy(text: str) -> KeyPolicy:
+        # Process-wide: a parsed policy is a pure function of its text (and never mutated).
+        policy = _POLICIES.get(text)
         if policy is None:
-            if len(self._policies) > _CACHE_LIMIT:
-                self._policies.clear()
-            policy = self._policies[text] = KeyPolicy.parse(text)
+            if len(_POLICIES) > _CACHE_LIMIT:
+                _POLICIES.clear()
+            policy = _POLICIES[text] = KeyPolicy.parse(text)
         return policy
 
     def _verdict(
@@ -480,16 +560,20 @@ class KmsBase:
         extra: Mapping[str, Sequence[str]] | None,
     ) -> PolicyVerdict:
         policy = self._policy(key.policy)
-        memo = (key.policy, principal.arn, action, key.key_id) if policy.unconditional else None
-        if memo is not None and memo in self._verdicts:
-            return self._verdicts[memo]
-        context = ConditionContext(principal, key, encryption_context, extra)
-        request = AccessRequest(principal, action, self.key_arn(key.key_id), context)
-        verdict = policy.evaluate(request)
+        resource = self._arn_prefix + "key/" + key.key_id
+        # Without conditions a verdict is a pure function of the policy text, the caller's
+        # ARN, the action and the key's ARN: memoised process-wide.
+        memo = (key.policy, principal.arn, action, resource) if policy.unconditional else None
         if memo is not None:
-            if len(self._verdicts) > _CACHE_LIMIT:
-                self._verdicts.clear()
-            self._verdicts[memo] = verdict
+            found = _VERDICTS.get(memo)
+            if found is not None:
+                return found
+        context = ConditionContext(principal, key, encryption_context, extra)
+        verdict = policy.evaluate(AccessRequest(principal, action, resource, context))
+        if memo is not None:
+            if len(_VERDICTS) > _CACHE_LIMIT:
+                _VERDICTS.clear()
+            _VERDICTS[memo] = verdict
         return verdict
 
     def _allowing_grant(
@@ -576,10 +660,22 @@ class KmsBase:
     ) -> str | None:
         """Raise AccessDeniedException unless allowed; return the grant id if a grant (not
         the key policy) allowed it. Same rules as ``decide``, minus building the reason."""
-        principal = call.caller
+        principal = call.principal
+        if principal is None:
+            principal = call.caller  # raises
         explicit = False
         if principal.account == self.account_id or action in CROSS_ACCOUNT_ACTIONS:
-            verdict = self._verdict(principal, key, action, encryption_context, extra)
+            # The memo lookup of _verdict, inlined: this runs on every key operation.
+            policy = _POLICIES.get(key.policy)
+            verdict = (
+                _VERDICTS.get(
+                    (key.policy, principal.arn, action, self._arn_prefix + "key/" + key.key_id)
+                )
+                if policy is not None and policy.unconditional
+                else None
+            )
+            if verdict is None:
+                verdict = self._verdict(principal, key, action, encryption_context, extra)
             if verdict.effect == "Allow":
                 return None
             explicit = verdict.effect == "Deny"
@@ -622,12 +718,16 @@ class KmsBase:
 
     # --- key material (memoised by sealed blob) -----------------------------------------------
 
-    def _open_material(self, identity: str, sealed: str, build: Callable[[bytes], T]) -> T:
-        cache_key = (identity, sealed)
+    def _open_material(
+        self, key_id: str, version: int, sealed: str, build: Callable[[bytes], T]
+    ) -> T:
+        # Memoised by (key id, version, sealed blob): the blob is what storage holds, so a
+        # changed record misses; the Sealer identity is a function of the first two.
+        cache_key = (key_id, version, sealed)
         found = self._materials.get(cache_key)
         if found is None:
             try:
-                raw = self._sealer.unseal(sealed, identity)
+                raw = self._sealer.unseal(sealed, material_identity(key_id, version))
             except SealingError:
                 raise KMSInternalException("The key material could not be opened.") from None
             if len(self._materials) > _CACHE_LIMIT:
@@ -644,7 +744,11 @@ class KmsBase:
             sealed = data["material"] if data is not None else None
         if sealed is None:
             return None
-        return self._open_material(material_identity(key.key_id, version), sealed, AESGCM)
+        found = self._materials.get((key.key_id, version, sealed))
+        if found is not None:
+            aead: AESGCM = found
+            return aead
+        return self._open_material(key.key_id, version, sealed, AESGCM)
 
     def _material_id(self, key: KeyRecord, version: int) -> str | None:
         if version == key.material_version:
@@ -655,16 +759,12 @@ class KmsBase:
     def _private_key(self, key: KeyRecord) -> PrivateKeyTypes:
         if key.material is None:
             raise KMSInternalException("The key has no material.")
-        return self._open_material(
-            material_identity(key.key_id, key.material_version), key.material, load_private_key
-        )
+        return self._open_material(key.key_id, key.material_version, key.material, load_private_key)
 
     def _secret(self, key: KeyRecord) -> bytes:
         if key.material is None:
             raise KMSInternalException("The key has no material.")
-        return self._open_material(
-            material_identity(key.key_id, key.material_version), key.material, bytes
-        )
+        return self._open_material(key.key_id, key.material_version, key.material, bytes)
 
     # --- listing ------------------------------------------------------------------------------
 

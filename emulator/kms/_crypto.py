@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from emulator.kms._base import JSON, Call
@@ -37,15 +38,25 @@ from emulator.kms.primitives import (
     sign,
     verify,
 )
-from emulator.kms.records import KeyRecord
+from emulator.kms.records import KEY, KeyRecord
 from emulator.kms.specs import (
     DATA_KEY_PAIR_SPECS,
     DIGEST_SIZES,
+    ENCRYPTION_ALGORITHMS,
     KEY_SPECS,
     RSA_OAEP_MAX_PLAINTEXT,
 )
 
 _DATA_KEY_SIZES = {"AES_128": 16, "AES_256": 32}
+# The kms:EncryptionAlgorithm condition key per algorithm, built once (read-only).
+_ALGORITHM_KEYS: dict[str, Mapping[str, tuple[str, ...]]] = {
+    algorithm: MappingProxyType({"kms:encryptionalgorithm": (algorithm,)})
+    for algorithm in ENCRYPTION_ALGORITHMS
+}
+
+
+def _algorithm_key(algorithm: str) -> Mapping[str, tuple[str, ...]]:
+    return _ALGORITHM_KEYS.get(algorithm) or {"kms:encryptionalgorithm": (algorithm,)}
 
 
 def _dry_run(request: JSON) -> None:
@@ -103,9 +114,11 @@ class CryptoOps(HsmBridge):
         aad = canonical_context(context)
         if key.custom_key_store_id is not None:
             return header + self._hsm_encrypt(key, plaintext, header + aad)
-        aead = self._aead(key, key.material_version)
+        aead = self._materials.get((key.key_id, key.material_version, key.material))
         if aead is None:
-            raise InvalidCiphertextException()
+            aead = self._aead(key, key.material_version)
+            if aead is None:
+                raise InvalidCiphertextException()
         return aead_seal(aead, self._random.token_bytes(NONCE_SIZE), plaintext, header, aad)
 
     def _decrypt_symmetric(
@@ -124,27 +137,36 @@ class CryptoOps(HsmBridge):
         header, body = parsed
         key = named if named is not None and named.key_id == header.key_id else None
         if key is None:
-            key = self._get_key(header.key_id)
-        if key is None or not key.is_symmetric:
+            data = self._storage.get(KEY, self._scope + header.key_id)
+            key = KeyRecord(**data) if data is not None else None
+        if key is None or key.key_spec != "SYMMETRIC_DEFAULT":
             raise InvalidCiphertextException()
         if named is not None and named.key_id != key.key_id:
             raise IncorrectKeyException(
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
         if call.target is None:
-            call.target = self.key_arn(key.key_id)
-        self._authorize(call, key, action, context, {"kms:encryptionalgorithm": (algorithm,)})
-        self._require_usable(key)
+            call.target = self._arn_prefix + "key/" + key.key_id
+        self._authorize(call, key, action, context, _algorithm_key(algorithm))
+        if key.state != "Enabled" or key.custom_key_store_id is not None:
+            self._require_usable(key)
         if algorithm != "SYMMETRIC_DEFAULT":
             self._require_algorithm(key, algorithm)
         aad = canonical_context(context)
+        version = header.material_version
         if key.custom_key_store_id is not None:
             plaintext = self._hsm_decrypt(key, body, header.header + aad)
             material_id = None
-        else:
-            aead = self._aead(key, header.material_version)
+        elif version == key.material_version:
+            aead = self._materials.get((key.key_id, version, key.material))
+            if aead is None:
+                aead = self._aead(key, version)
             plaintext = aead_open(aead, header.header, body, aad) if aead is not None else None
-            material_id = self._material_id(key, header.material_version)
+            material_id = key.material_id
+        else:
+            aead = self._aead(key, version)
+            plaintext = aead_open(aead, header.header, body, aad) if aead is not None else None
+            material_id = self._material_id(key, version)
         if plaintext is None:
             raise InvalidCiphertextException()
         return key, plaintext, material_id
@@ -157,33 +179,41 @@ class CryptoOps(HsmBridge):
         return self._run("Encrypt", principal, params, self._encrypt)
 
     def _encrypt(self, call: Call, request: JSON) -> JSON:
+        # The checks of every key operation, in the usual order; the helpers that raise are
+        # called only when a cheap test shows they have something to say (the hot path).
         key = self._resolve(call, request["KeyId"])
-        self._check_grant_tokens(request.get("GrantTokens"))
+        tokens = request.get("GrantTokens")
+        if tokens:
+            self._check_grant_tokens(tokens)
         context = request.get("EncryptionContext")
         algorithm = request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
-        self._authorize(
-            call, key, "kms:Encrypt", context, {"kms:encryptionalgorithm": (algorithm,)}
-        )
-        self._require_usable(key)
-        self._require_usage(key, "ENCRYPT_DECRYPT", "Encrypt")
-        self._require_algorithm(key, algorithm)
-        self._no_context_for_asymmetric(key, context)
+        self._authorize(call, key, "kms:Encrypt", context, _algorithm_key(algorithm))
+        if key.state != "Enabled" or key.custom_key_store_id is not None:
+            self._require_usable(key)
+        if key.key_usage != "ENCRYPT_DECRYPT":
+            self._require_usage(key, "ENCRYPT_DECRYPT", "Encrypt")
+        symmetric = key.key_spec == "SYMMETRIC_DEFAULT"
+        if not symmetric or algorithm != "SYMMETRIC_DEFAULT":
+            self._require_algorithm(key, algorithm)
+        if context and not symmetric:
+            self._no_context_for_asymmetric(key, context)
         plaintext = bytes(request["Plaintext"])
-        if not key.is_symmetric:
+        if not symmetric:
             limit = RSA_OAEP_MAX_PLAINTEXT[(KEY_SPECS[key.key_spec].size, algorithm)]
             if len(plaintext) > limit:
                 raise ValidationException(
                     f"Plaintext is too long: {algorithm} with {key.key_spec} takes at most "
                     f"{limit} bytes."
                 )
-        _dry_run(request)
-        if key.is_symmetric:
+        if request.get("DryRun"):
+            _dry_run(request)
+        if symmetric:
             blob = self._encrypt_symmetric(key, plaintext, context)
         else:
             blob = oaep_encrypt(self._private_key(key).public_key(), algorithm, plaintext)
         return {
             "CiphertextBlob": blob,
-            "KeyId": self.key_arn(key.key_id),
+            "KeyId": self._arn_prefix + "key/" + key.key_id,
             "EncryptionAlgorithm": algorithm,
         }
 
@@ -196,7 +226,9 @@ class CryptoOps(HsmBridge):
         algorithm = request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
         context = request.get("EncryptionContext")
         named = self._resolve(call, request["KeyId"]) if request.get("KeyId") else None
-        self._check_grant_tokens(request.get("GrantTokens"))
+        tokens = request.get("GrantTokens")
+        if tokens:
+            self._check_grant_tokens(tokens)
         blob = bytes(request["CiphertextBlob"])
         if named is not None and not named.is_symmetric:
             plaintext = self._decrypt_asymmetric(call, named, blob, algorithm, context, request)
@@ -208,9 +240,10 @@ class CryptoOps(HsmBridge):
         key, plaintext, material_id = self._decrypt_symmetric(
             call, blob, context, named, "kms:Decrypt", algorithm
         )
-        _dry_run(request)  # everything checked, ciphertext included; nothing returned
+        if request.get("DryRun"):
+            _dry_run(request)  # everything checked, ciphertext included; nothing returned
         result: JSON = {
-            "KeyId": self.key_arn(key.key_id),
+            "KeyId": self._arn_prefix + "key/" + key.key_id,
             "Plaintext": plaintext,
             "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
         }

@@ -10,7 +10,7 @@ import hashlib
 import hmac as std_hmac
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -70,8 +70,23 @@ class BlobHeader:
         return f"BlobHeader(key_id={self.key_id!r}, material_version={self.material_version})"
 
 
+# Process-wide memos of pure functions of their keys (bounded: cleared when full).
+_MEMO_LIMIT = 256
+_HEADERS: dict[tuple[str, int], bytes] = {}
+_KEY_IDS: dict[bytes, str] = {}
+_CONTEXTS: dict[tuple[tuple[str, str], ...], bytes] = {}
+
+
 def pack_header(key_id: str, material_version: int) -> bytes:
-    return _HEADER.pack(BLOB_VERSION, bytes.fromhex(key_id.replace("-", "")), material_version)
+    memo = (key_id, material_version)
+    header = _HEADERS.get(memo)
+    if header is None:
+        key_bytes = bytes.fromhex(key_id.replace("-", ""))
+        header = _HEADER.pack(BLOB_VERSION, key_bytes, material_version)
+        if len(_HEADERS) >= _MEMO_LIMIT:
+            _HEADERS.clear()
+        _HEADERS[memo] = header
+    return header
 
 
 def parse_blob(blob: bytes) -> tuple[BlobHeader, bytes] | None:
@@ -79,18 +94,45 @@ def parse_blob(blob: bytes) -> tuple[BlobHeader, bytes] | None:
     if len(blob) < HEADER_SIZE + NONCE_SIZE + TAG_SIZE or blob[0] != BLOB_VERSION:
         return None
     _, key_bytes, version = _HEADER.unpack_from(blob)
-    hex_id = key_bytes.hex()
-    key_id = f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+    key_id = _KEY_IDS.get(key_bytes)
+    if key_id is None:
+        hex_id = key_bytes.hex()
+        key_id = f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+        if len(_KEY_IDS) >= _MEMO_LIMIT:
+            _KEY_IDS.clear()
+        _KEY_IDS[key_bytes] = key_id
     return BlobHeader(key_id, version, blob[:HEADER_SIZE]), blob[HEADER_SIZE:]
 
 
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The string encoder JSONEncoder uses with ensure_ascii=False (the C one when available).
+_JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def canonical_context(context: Mapping[str, str] | None) -> bytes:
-    """The encryption context as associated data: order-independent, exact bytes."""
+    """The encryption context as associated data: order-independent, exact bytes.
+
+    ``json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` in
+    UTF-8. A plain dict of plain strings (what every validated request holds) is memoised by
+    its items and otherwise joined directly: the same bytes without the encoder's setup.
+    """
     if not context:
         return b""
+    if type(context) is dict:
+        items = tuple(context.items())
+        for key, value in items:
+            if type(key) is not str or type(value) is not str:
+                break
+        else:
+            found = _CONTEXTS.get(items)
+            if found is None:
+                # Unique keys: sorting the pairs sorts by key, as sort_keys does.
+                body = ",".join([f"{_JSON_STRING(k)}:{_JSON_STRING(v)}" for k, v in sorted(items)])
+                found = ("{" + body + "}").encode("utf-8")
+                if len(_CONTEXTS) >= _MEMO_LIMIT:
+                    _CONTEXTS.clear()
+                _CONTEXTS[items] = found
+            return found
     return _CANONICAL_JSON.encode(context).encode("utf-8")
 
 
