@@ -40,6 +40,11 @@ class Bank(models.Model):
     is_default = models.BooleanField(
         default=False, help_text="Studied by every learner who has not chosen banks."
     )
+    question_serial = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped whenever a question is added; learners' cards are synced against it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +143,12 @@ class ReviewSettings(models.Model):
     new_cards_per_day = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(500)])
     learning_steps_minutes = models.JSONField(default=list, help_text="e.g. [1, 10]")
     relearning_steps_minutes = models.JSONField(default=list, help_text="e.g. [10]")
+    synced_banks = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Bank id → the bank's question_serial when this learner's cards were created.",
+    )
 
     class Meta:
         constraints = [
@@ -152,7 +163,13 @@ class ReviewSettings(models.Model):
 
 
 class Card(models.Model):
-    """One learner's FSRS memory state for one question."""
+    """One learner's FSRS memory state for one question.
+
+    Like Anki, a learner has a card for every question of the banks they study, created up
+    front in state NEW (``services_review.review_cards_sync``), so the review queue is two
+    index scans with LIMIT: due cards (``card_due_queue``, state > NEW) and new cards in
+    (bank, question) order (``card_new_queue``, state = NEW).
+    """
 
     class State(models.IntegerChoices):
         # fsrs.State values; NEW means "never reviewed yet" (no fsrs card exists).
@@ -161,15 +178,22 @@ class Card(models.Model):
         REVIEW = 2, "Review"
         RELEARNING = 3, "Relearning"
 
+    # No index of its own: every index of the card starts with the user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards", db_index=False
     )
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="cards")
+    # The question's bank, copied so new cards can be read in (bank, question) order from
+    # an index. Cards go with their question (CASCADE above), so deleting a bank needs no
+    # second cascade here.
+    bank = models.ForeignKey(
+        Bank, on_delete=models.DO_NOTHING, related_name="+", db_index=False, editable=False
+    )
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.NEW)
     step = models.PositiveSmallIntegerField(null=True, blank=True)
     stability = models.FloatField(null=True, blank=True)
     difficulty = models.FloatField(null=True, blank=True)
-    due = models.DateTimeField(db_index=True)
+    due = models.DateTimeField()  # indexed per learner by card_due_queue
     last_review = models.DateTimeField(null=True, blank=True)
     reps = models.PositiveIntegerField(default=0)
     lapses = models.PositiveIntegerField(default=0)
@@ -180,10 +204,27 @@ class Card(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "question"], name="one_card")]
-        indexes = [models.Index(fields=["user", "suspended", "due"], name="card_due_queue")]
+        indexes = [
+            # bank and question ride along so counting due cards reads only the index.
+            models.Index(
+                fields=["user", "suspended", "due", "bank", "question"],
+                name="card_due_queue",
+                condition=Q(state__gt=0),
+            ),
+            models.Index(
+                fields=["user", "suspended", "bank", "question"],
+                name="card_new_queue",
+                condition=Q(state=0),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.question}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.bank_id is None and self.question_id is not None:
+            self.bank_id = self.question.bank_id
+        super().save(*args, **kwargs)
 
 
 class ReviewLog(models.Model):
@@ -209,16 +250,33 @@ class ReviewLog(models.Model):
         max_length=64, help_text="Client token; the same answer submitted twice logs once."
     )
     voided_at = models.DateTimeField(null=True, blank=True)
+    new_card = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The card was NEW before this answer (state_before, copied on save).",
+    )
 
     class Meta:
         ordering = ["reviewed_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "submission_id"], name="one_log_per_submission")
         ]
-        indexes = [models.Index(fields=["user", "reviewed_at"], name="log_user_time")]
+        indexes = [
+            models.Index(fields=["user", "reviewed_at"], name="log_user_time"),
+            # Today's reviews and new cards, counted from the index alone on every review.
+            models.Index(
+                fields=["user", "reviewed_at", "new_card"],
+                name="log_review_day",
+                condition=Q(source="review", voided_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} rated {self.rating} on {self.question}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.new_card = (self.state_before or {}).get("state") == Card.State.NEW
+        super().save(*args, **kwargs)
 
 
 class KeywordDrill(models.Model):

@@ -1,30 +1,54 @@
 """Reads for review, drills, exams and the dashboard.
 
-The due queue (:func:`cards_due_for`) is served by the ``card_due_queue`` index on
-``(user, suspended, due)``: it reads the learner's earliest due cards in index order and
-stops after ``limit`` rows, so its cost does not grow with the number of cards a learner has
-(``benchmarks/review_bench.py`` measures it). Counts shown to the learner are capped the
-same way.
+A learner has a card for every question of the banks they study (new ones in state NEW,
+created by ``services_review.review_cards_sync``), so the review queue is read from two
+partial indexes of ``Card`` and stops after ``limit`` rows, whatever the size of the deck or
+the bank (``benchmarks/review_bench.py`` measures it):
+
+* ``card_due_queue`` on ``(user, suspended, due, bank, question) WHERE state > NEW``: seen
+  cards, most overdue first (:func:`cards_due_for`);
+* ``card_new_queue`` on ``(user, suspended, bank, question) WHERE state = NEW``: new cards
+  in the order their questions were added (:func:`new_cards_for`).
+
+Counts shown to the learner are capped the same way.
+
+The review page and every answer read the queue, the learner's banks and settings. Built
+with the ORM, those few queries cost far more Python (building the query, compiling it,
+making model instances) than database time, so that hot path runs hand-written SQL instead
+(:func:`review_queue_for`, :func:`study_banks_for`, :func:`rows_as_models`): the same
+conditions as the ORM functions, which serve everything else. ``tests/quizzes/
+test_selectors.py`` checks that the two agree, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Profile
 
 from . import scheduling
-from .models import Bank, Card, KeywordAttempt, KeywordDrill, Question, ReviewLog
+from .models import (
+    Bank,
+    BankSubscription,
+    Card,
+    KeywordAttempt,
+    KeywordDrill,
+    Question,
+    QuestionRevision,
+    ReviewLog,
+)
 
 #: Counts of due cards stop here ("1000+"), so the review page stays fast for huge decks.
 DUE_COUNT_CAP = 1000
@@ -32,21 +56,82 @@ FORECAST_DAYS = 14
 GENERAL_TOPIC = "general"
 
 
+# --- model instances from hand-written SQL -----------------------------------------------
+
+
+def select_columns(model: type[Model], alias: str) -> str:
+    """``alias.col, …`` for every concrete field of ``model``, in ``_meta`` order."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:
+    """Split a row selected with :func:`select_columns` for each of ``models`` into instances.
+
+    Values go through the same converters as the ORM's (time zones, JSON, booleans); a
+    model whose primary key is NULL (an outer join that found nothing) comes back as None.
+    """
+    instances: list[Model | None] = []
+    start = 0
+    for model in models:
+        fields = model._meta.concrete_fields
+        values = list(row[start : start + len(fields)])
+        start += len(fields)
+        if values[fields.index(model._meta.pk)] is None:
+            instances.append(None)
+            continue
+        for index, field in enumerate(fields):
+            col = field.cached_col
+            for convert in connection.ops.get_db_converters(col) + field.get_db_converters(
+                connection
+            ):
+                values[index] = convert(values[index], col, connection)
+        instances.append(
+            model.from_db(connection.alias, [field.attname for field in fields], values)
+        )
+    return instances
+
+
+def _fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _in_list(count: int) -> str:
+    """Placeholders for ``IN (…)``; ``IN (NULL)`` matches nothing when there are none."""
+    return ", ".join(["%s"] * count) if count else "NULL"
+
+
 # --- what a learner studies ------------------------------------------------------------
+
+
+@functools.cache
+def _study_banks_sql() -> str:
+    bank, chosen = Bank._meta.db_table, BankSubscription._meta.db_table
+    return (
+        f"SELECT b.id, b.question_serial FROM {bank} b"  # noqa: S608 - names from _meta
+        f" WHERE b.is_published = %s AND ("
+        f"b.id IN (SELECT s.bank_id FROM {chosen} s WHERE s.user_id = %s)"
+        f" OR (b.is_default = %s AND NOT EXISTS (SELECT 1 FROM {chosen} s"
+        f" JOIN {bank} sb ON sb.id = s.bank_id WHERE s.user_id = %s AND sb.is_published = %s))"
+        f") ORDER BY b.title, b.id"
+    )
+
+
+def study_banks_for(*, user) -> dict[int, int]:
+    """Bank id → ``question_serial`` of the banks the learner studies, in title order.
+
+    The published banks the learner chose; the default banks when they chose none. One
+    query either way.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_study_banks_sql(), [True, user.pk, True, user.pk, True])
+        return dict(cursor.fetchall())
 
 
 def study_bank_ids_for(*, user) -> list[int]:
     """Published banks the learner chose; the default banks when they chose none."""
-    chosen = list(
-        Bank.objects.filter(is_published=True, subscriptions__user=user).values_list(
-            "id", flat=True
-        )
-    )
-    if chosen:
-        return chosen
-    return list(
-        Bank.objects.filter(is_published=True, is_default=True).values_list("id", flat=True)
-    )
+    return list(study_banks_for(user=user))
 
 
 def study_questions_for(*, user, bank_ids: list[int] | None = None) -> QuerySet[Question]:
@@ -61,12 +146,23 @@ def study_questions_for(*, user, bank_ids: list[int] | None = None) -> QuerySet[
     )
 
 
+def is_studied(question: Question, bank_ids: Iterable[int]) -> bool:
+    """Whether ``question`` is one :func:`study_questions_for` would list (no query)."""
+    return (
+        question.bank_id in bank_ids
+        and question.status == Question.Status.PUBLISHED
+        and not question.is_archived
+        and question.current_revision_id is not None
+    )
+
+
 def _studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
+    """The learner's seen cards of live questions (the ``card_due_queue`` index)."""
     return Card.objects.filter(
         user=user,
         suspended=False,
         state__gt=Card.State.NEW,
-        question__bank_id__in=bank_ids,
+        bank_id__in=bank_ids,
         question__status=Question.Status.PUBLISHED,
         question__is_archived=False,
     )
@@ -98,20 +194,26 @@ def due_count_for(
     )
 
 
-def new_question_ids_for(*, user, bank_ids: list[int], limit: int) -> list[int]:
-    """Studied questions the learner has never answered, oldest first.
+def new_cards_for(*, user, bank_ids: list[int], limit: int) -> list[int]:
+    """Ids of the learner's NEW cards of studied questions, in the order questions were added.
 
-    Ordered by (bank, id), which the bank foreign-key index already holds, so the scan stops
-    after ``limit`` rows instead of sorting the whole bank (ids follow the order questions
-    were added in).
+    Read from the ``card_new_queue`` index in (bank, question) order (question ids follow
+    the order questions were added in), stopping after ``limit`` rows. Needs the learner's
+    cards synced (``services_review.review_cards_sync``).
     """
-    if limit <= 0:
+    if limit <= 0 or not bank_ids:
         return []
-    seen = Card.objects.filter(user=user, question=OuterRef("pk"), state__gt=Card.State.NEW)
     return list(
-        study_questions_for(user=user, bank_ids=bank_ids)
-        .filter(~Exists(seen))
-        .order_by("bank_id", "id")
+        Card.objects.filter(
+            user=user,
+            suspended=False,
+            state=Card.State.NEW,
+            bank_id__in=bank_ids,
+            question__status=Question.Status.PUBLISHED,
+            question__is_archived=False,
+            question__current_revision__isnull=False,
+        )
+        .order_by("bank_id", "question_id")
         .values_list("id", flat=True)[:limit]
     )
 
@@ -158,31 +260,126 @@ class ReviewQueue:
         return self.card is None or self.card.state == Card.State.NEW
 
 
-def review_queue_for(*, user, now: dt.datetime, new_cards_per_day: int) -> ReviewQueue:
+@functools.cache
+def _queue_sql(bank_count: int) -> str:
+    """Every count of the review queue and the first due and new card, in one statement.
+
+    The conditions are :func:`_studied_cards` (due), :func:`new_cards_for` (new) and
+    :func:`_review_logs` (today's answers and new cards); the partial indexes' conditions
+    (``state > 0``, ``state = 0``, ``source = 'review' AND voided_at IS NULL``) are written
+    out as literals, so the planner sees that they apply.
+    """
+    card, question, log = Card._meta.db_table, Question._meta.db_table, ReviewLog._meta.db_table
+    live = (
+        f"FROM {card} c JOIN {question} q ON q.id = c.question_id"
+        f" WHERE c.user_id = %s AND c.suspended = %s AND c.bank_id IN ({_in_list(bank_count)})"
+        f" AND q.status = %s AND q.is_archived = %s"
+    )
+    due = f"{live} AND c.state > 0 AND c.due <= %s"
+    new = f"{live} AND c.state = 0 AND q.current_revision_id IS NOT NULL"
+    logs = (
+        f"FROM {log} WHERE user_id = %s AND source = '{ReviewLog.Source.REVIEW}'"
+        f" AND voided_at IS NULL AND reviewed_at >= %s"
+    )
+    return (
+        f"SELECT (SELECT COUNT(*) FROM (SELECT 1 AS one {due}"  # noqa: S608 - names from _meta
+        f" ORDER BY c.due LIMIT {DUE_COUNT_CAP + 1}) due_rows),"
+        f" (SELECT c.id {due} ORDER BY c.due, c.id LIMIT 1),"
+        f" (SELECT COUNT(*) FROM (SELECT 1 AS one {new} ORDER BY c.bank_id, c.question_id"
+        f" LIMIT %s) new_rows),"
+        f" (SELECT c.id {new} ORDER BY c.bank_id, c.question_id LIMIT 1),"
+        f" (SELECT COUNT(*) {logs}),"
+        f" (SELECT COUNT(*) {logs} AND new_card = %s)"
+    )
+
+
+@functools.cache
+def _queue_card_sql() -> str:
+    card, question, revision = (
+        Card._meta.db_table,
+        Question._meta.db_table,
+        QuestionRevision._meta.db_table,
+    )
+    return (
+        f"SELECT {select_columns(Card, 'c')},"  # noqa: S608 - names from _meta
+        f" {select_columns(Question, 'q')}, {select_columns(QuestionRevision, 'r')}"
+        f" FROM {card} c JOIN {question} q ON q.id = c.question_id"
+        f" LEFT JOIN {revision} r ON r.id = q.current_revision_id WHERE c.id = %s"
+    )
+
+
+def queue_card(card_id: int) -> Card:
+    """The card with its question and the question's current revision, in one query."""
+    row = _fetch_one(_queue_card_sql(), [card_id])
+    if row is None:
+        raise Card.DoesNotExist(card_id)
+    card, question, revision = rows_as_models(row, [Card, Question, QuestionRevision])
+    question.current_revision = revision
+    card.question = question
+    return card
+
+
+@functools.cache
+def _revision_sql() -> str:
+    revision, question = QuestionRevision._meta.db_table, Question._meta.db_table
+    return (
+        f"SELECT {select_columns(QuestionRevision, 'r')},"  # noqa: S608 - names from _meta
+        f" {select_columns(Question, 'q')}"
+        f" FROM {revision} r JOIN {question} q ON q.id = r.question_id WHERE r.id = %s"
+    )
+
+
+def revision_with_question(revision_id: int) -> QuestionRevision | None:
+    """The revision with its question (an answer names the revision it was shown)."""
+    row = _fetch_one(_revision_sql(), [revision_id])
+    if row is None:
+        return None
+    revision, question = rows_as_models(row, [QuestionRevision, Question])
+    revision.question = question
+    return revision
+
+
+def review_queue_for(
+    *,
+    user,
+    now: dt.datetime,
+    new_cards_per_day: int,
+    pick: bool = True,
+    banks: Mapping[int, int] | None = None,
+    settings=None,
+    time_zone: str | None = None,
+) -> ReviewQueue:
     """The next question to show and the counts around it.
 
     Due reviews come first (most overdue first), then new questions up to today's limit,
-    like Anki's "show new cards after reviews".
+    like Anki's "show new cards after reviews". With ``pick=False`` only the counts are read
+    (the feedback after an answer shows them). ``banks`` (:func:`study_banks_for`),
+    ``settings`` (``ReviewSettings``) and ``time_zone`` save their look-ups when the caller
+    has them. One query for the counts, one for the card to show (none when all are in sync).
     """
-    bank_ids = study_bank_ids_for(user=user)
-    day_start = local_day_start(now, time_zone_for(user))
-    today = _review_logs(user).filter(reviewed_at__gte=day_start)
-    done_today = today.count()
-    introduced = today.filter(state_before__state=Card.State.NEW).count()
-    due = cards_due_for(user=user, now=now, limit=1, bank_ids=bank_ids)
-    due_count = due_count_for(user=user, until=now, bank_ids=bank_ids) if due else 0
-    new_allowed = max(0, new_cards_per_day - introduced)
-    new = new_question_ids_for(user=user, bank_ids=bank_ids, limit=new_allowed)
-    card = due[0] if due else None
-    question = card.question if card else None
-    if card is None and new:
-        question = Question.objects.select_related("current_revision").get(pk=new[0])
-        card = Card.objects.filter(user=user, question=question).first()
+    from .services_review import review_cards_sync  # services import selectors
+
+    if banks is None:
+        banks = study_banks_for(user=user)
+    review_cards_sync(user=user, banks=banks, now=now, settings=settings)
+    bank_ids = list(banks)
+    day_start = local_day_start(now, time_zone or time_zone_for(user))
+    adapt = connection.ops.adapt_datetimefield_value
+    live = [user.pk, False, *bank_ids, Question.Status.PUBLISHED, False]
+    due = [*live, adapt(now)]
+    new = [*live, max(new_cards_per_day, 0), *live]
+    logs = [user.pk, adapt(day_start)]
+    row = _fetch_one(_queue_sql(len(bank_ids)), [*due, *due, *new, *logs, *logs, True])
+    due_count, due_id, new_available, new_id, done_today, introduced = row
+    new_count = min(new_available, max(0, new_cards_per_day - introduced))
+    card = None
+    if pick and (due_id or (new_id and new_count)):
+        card = queue_card(due_id or new_id)
     return ReviewQueue(
         card=card,
-        question=question,
+        question=card.question if card else None,
         due_count=due_count,
-        new_count=len(new),
+        new_count=new_count,
         done_today=done_today,
     )
 

@@ -17,6 +17,7 @@ from django.db.models import Max
 from content.markdown import render_inline
 
 from .models import Bank, KeywordDrill, Question, QuestionRevision
+from .services_review import bank_questions_added
 
 BANKS_DIR = Path(__file__).resolve().parent.parent / "content" / "banks"
 STARTER_BANK = BANKS_DIR / "starter.yaml"
@@ -96,6 +97,7 @@ def question_create(
         position=position,
     )
     question_revision_create(question=question, data=data, author=author, note="Created")
+    bank_questions_added(bank_id=bank.pk)  # learners get a card for it on their next review
     return question
 
 

@@ -1,21 +1,29 @@
 """Writes for spaced repetition: answering, undo, leech contrast drills, settings, bank choice.
 
-Every answer locks the learner's card row (``select_for_update``), checks the form's
-submission id (the same answer posted twice logs once) and the card version it was shown at
-(a card answered in another tab is not answered again), then updates the card and appends a
+Every answer locks the learner's card row (``select_for_update``), checks the card version it
+was shown at (a card answered in another tab is not answered again) and the form's submission
+id (the same answer posted twice logs once), then updates the card and appends a
 ``ReviewLog`` in the same transaction. Undo never deletes: it voids the log and restores the
 card from the log's ``state_before``.
+
+Cards are created up front, in state NEW, for every question of the banks a learner studies
+(:func:`review_cards_sync`), so the review queue never scans a bank for unseen questions. A
+bank's ``question_serial`` goes up with every question added (:func:`bank_questions_added`);
+a learner's ``ReviewSettings.synced_banks`` remembers the serial their cards were made at.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import fsrs
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.db.transaction import TransactionManagementError
 
 from accounts.models import Profile
 
@@ -32,7 +40,7 @@ from .models import (
     ReviewLog,
     ReviewSettings,
 )
-from .selectors import memory_state
+from .selectors import memory_state, rows_as_models, select_columns
 
 DEFAULT_LEARNING_STEPS = [1, 10]
 DEFAULT_RELEARNING_STEPS = [10]
@@ -68,7 +76,25 @@ class ContrastOutcome:
 # --- settings and bank choice ----------------------------------------------------------
 
 
+@functools.cache
+def _settings_sql() -> str:
+    return (
+        f"SELECT {select_columns(ReviewSettings, 's')}"  # noqa: S608 - names from _meta
+        f" FROM {ReviewSettings._meta.db_table} s WHERE s.user_id = %s"
+    )
+
+
 def review_settings_for(*, user) -> ReviewSettings:
+    """The learner's settings, created with the defaults on first use.
+
+    Read on every review request, so read with one plain query (see ``selectors``).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_settings_sql(), [user.pk])
+        row = cursor.fetchone()
+    if row is not None:
+        (settings,) = rows_as_models(row, [ReviewSettings])
+        return settings
     settings, _ = ReviewSettings.objects.get_or_create(
         user=user,
         defaults={
@@ -97,6 +123,63 @@ def review_settings_update(
     return settings
 
 
+# --- cards for every studied question ----------------------------------------------------
+
+
+def bank_questions_added(*, bank_id: int) -> None:
+    """Note that questions were added to the bank: learners' next sync creates their cards."""
+    Bank.objects.filter(pk=bank_id).update(question_serial=F("question_serial") + 1)
+
+
+def review_cards_sync(
+    *,
+    user,
+    banks: Mapping[int, int],
+    now: dt.datetime,
+    settings: ReviewSettings | None = None,
+) -> int:
+    """Create NEW cards for the studied questions the learner has no card for yet.
+
+    ``banks`` maps the learner's study banks to their ``question_serial`` (as
+    ``selectors.study_banks_for`` returns them). Banks whose serial the learner already
+    synced at cost nothing; the others get one insert of the missing cards. Cards are made for
+    every question of the bank, draft or archived too: the queue filters those out when it
+    reads, so publishing or restoring a question needs no sync. Returns the cards created.
+
+    Safe to run concurrently: a card that appeared meanwhile is skipped (unique per learner
+    and question), and a serial is recorded only as read before the insert, so a question
+    added during the sync is picked up by the next one.
+    """
+    settings = settings or review_settings_for(user=user)
+    synced = settings.synced_banks or {}
+    stale = {
+        bank_id: serial for bank_id, serial in banks.items() if synced.get(str(bank_id)) != serial
+    }
+    if not stale:
+        return 0
+    has_card = Card.objects.filter(user=user, question=OuterRef("pk"))
+    missing = (
+        Question.objects.filter(bank_id__in=list(stale))
+        .filter(~Exists(has_card))
+        .order_by()
+        .values_list("id", "bank_id")
+    )
+    created = Card.objects.bulk_create(
+        [
+            Card(user=user, question_id=question_id, bank_id=bank_id, due=now)
+            for question_id, bank_id in missing
+        ],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    settings.synced_banks = {
+        **synced,
+        **{str(bank_id): serial for bank_id, serial in stale.items()},
+    }
+    ReviewSettings.objects.filter(pk=settings.pk).update(synced_banks=settings.synced_banks)
+    return len(created)
+
+
 @transaction.atomic
 def bank_subscriptions_set(*, user, bank_ids: Iterable[int]) -> list[Bank]:
     """Study exactly these published banks (none chosen: the default banks)."""
@@ -110,12 +193,25 @@ def bank_subscriptions_set(*, user, bank_ids: Iterable[int]) -> list[Bank]:
 # --- the scheduler for one learner -----------------------------------------------------
 
 
+#: "Look the profile up": a caller may pass ``profile=None`` for a learner without one.
+_LOOK_UP: Any = object()
+
+
 def scheduler_context(
-    *, user, now: dt.datetime, fuzz: bool = True
+    *,
+    user,
+    now: dt.datetime,
+    fuzz: bool = True,
+    settings: ReviewSettings | None = None,
+    profile: Profile | None = _LOOK_UP,
 ) -> tuple[fsrs.Scheduler, dt.datetime | None]:
-    """The learner's scheduler for a review at ``now`` and their exam-day cutoff."""
-    settings = review_settings_for(user=user)
-    profile = Profile.objects.filter(user=user).first()
+    """The learner's scheduler for a review at ``now`` and their exam-day cutoff.
+
+    A view that already holds the learner's settings and profile passes them in.
+    """
+    settings = settings or review_settings_for(user=user)
+    if profile is _LOOK_UP:
+        profile = Profile.objects.filter(user=user).first()
     cutoff = None
     if profile is not None:
         cutoff = scheduling.exam_cutoff(profile.exam_date, time_zone=profile.time_zone, now=now)
@@ -160,12 +256,44 @@ def _card_restore(card: Card, snapshot: Mapping[str, Any]) -> None:
     card.leech = snapshot["leech"]
 
 
-def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
-    """The learner's card for ``question``, created if needed, locked until commit."""
-    card, _ = Card.objects.select_for_update().get_or_create(
-        user=user, question=question, defaults={"due": now}
+@functools.cache
+def _card_lock_sql(for_update: bool) -> str:
+    return (
+        f"SELECT {select_columns(Card, 'c')}"  # noqa: S608 - names from _meta
+        f" FROM {Card._meta.db_table} c WHERE c.user_id = %s AND c.question_id = %s"
+        + (" FOR UPDATE" if for_update else "")
     )
+
+
+def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
+    """The learner's card for ``question``, created if needed, locked until commit.
+
+    Cards exist ahead of time (:func:`review_cards_sync`), so this is one plain
+    ``SELECT … FOR UPDATE``; a card not made yet (a question added since the learner's last
+    sync, say) is created here.
+    """
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("card_lock() must run inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _card_lock_sql(connection.features.has_select_for_update), [user.pk, question.pk]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        card, _ = Card.objects.select_for_update().get_or_create(
+            user=user, question=question, defaults={"due": now, "bank_id": question.bank_id}
+        )
+        return card
+    (card,) = rows_as_models(row, [Card])
+    card.question = question
     return card
+
+
+#: The columns an answer changes (the card's user, question and bank never change).
+_SCHEDULE_FIELDS = [
+    "state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses",
+    "leech", "version",
+]  # fmt: skip
 
 
 def card_apply_rating(
@@ -199,7 +327,7 @@ def card_apply_rating(
     if became_leech:
         card.leech = True
     card.version += 1
-    card.save()
+    card.save(update_fields=_SCHEDULE_FIELDS)
     log = ReviewLog.objects.create(
         card=card,
         user_id=card.user_id,
@@ -231,12 +359,15 @@ def review_answer_submit(
     seen_version: int,
     now: dt.datetime,
     fuzz: bool = True,
+    settings: ReviewSettings | None = None,
+    profile: Profile | None = _LOOK_UP,
 ) -> AnswerOutcome:
     """Grade and schedule one review answer.
 
     Raises :class:`StaleCardError` when the card changed since it was shown (answered in
     another tab). A repeated ``submission_id`` returns the first outcome with
-    ``duplicate=True`` and writes nothing.
+    ``duplicate=True`` and writes nothing. ``settings`` and ``profile`` save their look-ups
+    when the caller has them.
     """
     try:
         with transaction.atomic():
@@ -250,6 +381,8 @@ def review_answer_submit(
                 seen_version=seen_version,
                 now=now,
                 fuzz=fuzz,
+                settings=settings,
+                profile=profile,
             )
     except IntegrityError:
         # Two identical submissions raced past the check; the other one won.
@@ -276,17 +409,25 @@ def _answer(
     seen_version: int,
     now: dt.datetime,
     fuzz: bool,
+    settings: ReviewSettings | None,
+    profile: Profile | None,
 ) -> AnswerOutcome:
     card = card_lock(user=user, question=revision.question, now=now)
-    existing = ReviewLog.objects.filter(user=user, submission_id=submission_id).first()
-    if existing is not None:
-        return _duplicate_outcome(existing)
     if card.version != seen_version:
+        # Answered since it was shown: this very submission (a double click, a retry) or
+        # another one (a second tab). An unchanged card cannot have been answered by this
+        # submission, so the look-up is only needed here; a submission id reused for another
+        # card still logs once (the unique constraint, handled by the caller).
+        existing = ReviewLog.objects.filter(user=user, submission_id=submission_id).first()
+        if existing is not None:
+            return _duplicate_outcome(existing)
         raise StaleCardError
     result = grade(revision.data, answer)
     duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
     rating = scheduling.rating_for(correct=result.correct, guessed=guessed, duration_ms=duration_ms)
-    scheduler, cutoff = scheduler_context(user=user, now=now, fuzz=fuzz)
+    scheduler, cutoff = scheduler_context(
+        user=user, now=now, fuzz=fuzz, settings=settings, profile=profile
+    )
     log, became_leech = card_apply_rating(
         card=card,
         revision=revision,
@@ -327,7 +468,7 @@ def review_undo(*, user, now: dt.datetime) -> ReviewLog | None:
         return None
     _card_restore(card, log.state_before)
     card.version += 1
-    card.save()
+    card.save(update_fields=[*_SCHEDULE_FIELDS, "suspended"])
     log.voided_at = now
     log.save(update_fields=["voided_at"])
     return log

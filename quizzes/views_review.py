@@ -6,18 +6,27 @@ Every page works as plain HTML forms (POST, then redirect). With htmx the card r
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+
+from accounts.models import Profile
 
 from .forms_learn import (
     AnswerForm,
@@ -30,12 +39,15 @@ from .forms_learn import (
     shown_order_parse,
     steps_text,
 )
-from .models import Card, KeywordDrill, QuestionRevision, ReviewLog
+from .models import Card, KeywordDrill, Question, QuestionRevision, ReviewLog, ReviewSettings
 from .selectors import (
+    ReviewQueue,
+    is_studied,
     leech_contrast_drills,
     review_queue_for,
+    revision_with_question,
     study_bank_ids_for,
-    study_questions_for,
+    study_banks_for,
 )
 from .services_review import (
     StaleCardError,
@@ -48,12 +60,32 @@ from .services_review import (
 )
 
 
+@functools.cache
+def review_urls() -> dict[str, str]:
+    """The links of the review card, reversed once per process (like the site navigation)."""
+    names = ["review", "review_answer", "review_undo", "drill", "exam_list", "dashboard"]
+    return {name: reverse(name) for name in names}
+
+
 def render_region(
     request: HttpRequest, template: str, region: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    """The whole page, or only its ``region`` partial for an htmx request."""
-    name = f"{template}#{region}" if request.htmx else template
-    response = render(request, name, context, status=status)
+    """The whole page, or only its ``region`` partial for an htmx request.
+
+    The region is rendered without the context processors: they serve the page around it
+    (navigation, roles), and skipping them saves a query on every swap. It gets the little
+    it uses from them here: ``request``, ``csrf_token`` and ``messages``.
+    """
+    context = {"urls": review_urls(), **context}
+    if request.htmx:
+        context.update(
+            request=request, csrf_token=get_token(request), messages=get_messages(request)
+        )
+        response = HttpResponse(
+            loader.get_template(f"{template}#{region}").render(context), status=status
+        )
+    else:
+        response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -66,14 +98,84 @@ def _now_ms() -> int:
     return int(timezone.now().timestamp() * 1000)
 
 
+@dataclass(frozen=True)
+class Learner:
+    """What every review request reads about the signed-in learner, read once."""
+
+    settings: ReviewSettings
+    banks: dict[int, int]
+    profile: Profile | None
+
+    @property
+    def time_zone(self) -> str:
+        return self.profile.time_zone if self.profile else "UTC"
+
+
+def _learner(request: HttpRequest) -> Learner:
+    return Learner(
+        settings=review_settings_for(user=request.user),
+        banks=study_banks_for(user=request.user),
+        # UserTimezoneMiddleware has loaded it for this request already.
+        profile=getattr(request.user, "profile", None),
+    )
+
+
+def _review_queue(request: HttpRequest, learner: Learner, *, pick: bool = True) -> ReviewQueue:
+    return review_queue_for(
+        user=request.user,
+        now=timezone.now(),
+        new_cards_per_day=learner.settings.new_cards_per_day,
+        pick=pick,
+        banks=learner.banks,
+        settings=learner.settings,
+        time_zone=learner.time_zone,
+    )
+
+
+_META_FIELDS = ("revision", "version", "submission_id", "shown", "started")
+
+
+def _hidden_inputs(values: dict[str, Any]) -> str:
+    """The answer form's hidden fields as ``ReviewMetaForm`` renders them, minus its templates."""
+    inputs = []
+    for name in _META_FIELDS:
+        value = values.get(name)
+        if value is None or value == "":
+            inputs.append(format_html('<input type="hidden" name="{}" id="id_{}">', name, name))
+        else:
+            inputs.append(
+                format_html(
+                    '<input type="hidden" name="{}" value="{}" id="id_{}">', name, value, name
+                )
+            )
+    return mark_safe("".join(inputs))  # noqa: S308 - each part escaped by format_html
+
+
+def _question_context(
+    question: Question,
+    revision: QuestionRevision,
+    view: Any,
+    *,
+    hidden: dict[str, Any],
+    form: AnswerForm | None = None,
+    guessed: bool = False,
+) -> dict[str, Any]:
+    return {
+        "mode": "question",
+        "question": question,
+        "revision": revision,
+        "view": view,
+        "form": form,
+        "hidden_inputs": _hidden_inputs(hidden),
+        "guessed": guessed,
+    }
+
+
 # --- the review page -------------------------------------------------------------------
 
 
-def _queue_context(request: HttpRequest) -> dict[str, Any]:
-    settings = review_settings_for(user=request.user)
-    queue = review_queue_for(
-        user=request.user, now=timezone.now(), new_cards_per_day=settings.new_cards_per_day
-    )
+def _queue_context(request: HttpRequest, learner: Learner | None = None) -> dict[str, Any]:
+    queue = _review_queue(request, learner or _learner(request))
     context: dict[str, Any] = {"queue": queue, "mode": "done"}
     if queue.question is None:
         return context
@@ -81,23 +183,24 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     if card is not None and card.leech:
         context.update(_leech_context(card))
         return context
-    revision = queue.question.current_revision
+    question = queue.question
+    revision = question.current_revision
     shown = list(range(display_size(revision.data)))
     random.shuffle(shown)
+    hidden = {
+        "revision": revision.pk,
+        "version": card.version if card else 0,
+        "submission_id": new_submission_id(),
+        "shown": ",".join(str(i) for i in shown),
+        "started": _now_ms(),
+    }
     context.update(
-        mode="question",
-        revision=revision,
-        view=show_question(revision.data, revision.rendered, shown),
-        form=AnswerForm(question_data=revision.data),
-        meta=ReviewMetaForm(
-            initial={
-                "revision": revision.pk,
-                "version": card.version if card else 0,
-                "submission_id": new_submission_id(),
-                "shown": ",".join(str(i) for i in shown),
-                "started": _now_ms(),
-            }
-        ),
+        _question_context(
+            question,
+            revision,
+            show_question(revision.data, revision.rendered, shown),
+            hidden=hidden,
+        )
     )
     return context
 
@@ -107,12 +210,9 @@ def review(request: HttpRequest) -> HttpResponse:
     return render_region(request, "quizzes/review.html", "card", _queue_context(request))
 
 
-def _studied_revision(request: HttpRequest, revision_id: int) -> QuestionRevision:
-    revision = get_object_or_404(
-        QuestionRevision.objects.select_related("question"), pk=revision_id
-    )
-    studied = study_questions_for(user=request.user).filter(pk=revision.question_id).exists()
-    if not studied:
+def _studied_revision(request: HttpRequest, revision_id: int, learner: Learner) -> QuestionRevision:
+    revision = revision_with_question(revision_id)
+    if revision is None or not is_studied(revision.question, learner.banks):
         raise Http404("Not one of your questions.")
     return revision
 
@@ -124,19 +224,23 @@ def review_answer(request: HttpRequest) -> HttpResponse:
     if not meta.is_valid():
         messages.error(request, "That answer form was incomplete; here is the next card.")
         return _back_to_queue(request)
-    revision = _studied_revision(request, meta.cleaned_data["revision"])
+    learner = _learner(request)
+    revision = _studied_revision(request, meta.cleaned_data["revision"], learner)
     shown = shown_order_parse(meta.cleaned_data["shown"], display_size(revision.data))
     if shown is None:
         shown = list(range(display_size(revision.data)))
     form = AnswerForm(request.POST, question_data=revision.data)
     if not form.is_valid():
-        context = _queue_context(request)
+        context = _queue_context(request, learner)
         context.update(
-            mode="question",
-            revision=revision,
-            view=show_question(revision.data, revision.rendered, shown, answer=form.answer),
-            form=form,
-            meta=meta,
+            _question_context(
+                revision.question,
+                revision,
+                show_question(revision.data, revision.rendered, shown, answer=form.answer),
+                hidden={name: meta[name].value() for name in _META_FIELDS},
+                form=form,
+                guessed=bool(meta.cleaned_data["guessed"]),
+            )
         )
         return render_region(request, "quizzes/review.html", "card", context)
     now = timezone.now()
@@ -151,37 +255,53 @@ def review_answer(request: HttpRequest) -> HttpResponse:
             submission_id=meta.cleaned_data["submission_id"],
             seen_version=meta.cleaned_data["version"],
             now=now,
+            settings=learner.settings,
+            profile=learner.profile,
         )
     except StaleCardError:
         messages.warning(request, "You already answered that card in another tab or window.")
-        return _back_to_queue(request)
+        return _back_to_queue(request, learner)
     if not request.htmx:
         url = reverse("review_feedback", args=[outcome.log.pk])
         return redirect(f"{url}?shown={','.join(str(i) for i in shown)}")
-    context = _feedback_context(request, outcome.log, shown, became_leech=outcome.became_leech)
+    context = _feedback_context(
+        request,
+        outcome.log,
+        shown,
+        became_leech=outcome.became_leech,
+        learner=learner,
+        # An answer just written is the latest one; a repeated submission is looked up.
+        latest=None if outcome.duplicate else outcome.log.pk,
+    )
     return render_region(request, "quizzes/review.html", "card", context)
 
 
-def _back_to_queue(request: HttpRequest) -> HttpResponse:
+def _back_to_queue(request: HttpRequest, learner: Learner | None = None) -> HttpResponse:
     if request.htmx:
-        return render_region(request, "quizzes/review.html", "card", _queue_context(request))
+        return render_region(
+            request, "quizzes/review.html", "card", _queue_context(request, learner)
+        )
     return redirect("review")
 
 
 def _feedback_context(
-    request: HttpRequest, log: ReviewLog, shown: list[int], *, became_leech: bool = False
+    request: HttpRequest,
+    log: ReviewLog,
+    shown: list[int],
+    *,
+    became_leech: bool = False,
+    learner: Learner | None = None,
+    latest: int | None = None,
 ) -> dict[str, Any]:
-    settings = review_settings_for(user=request.user)
-    queue = review_queue_for(
-        user=request.user, now=timezone.now(), new_cards_per_day=settings.new_cards_per_day
-    )
+    queue = _review_queue(request, learner or _learner(request), pick=False)
     revision = log.revision
-    latest = (
-        ReviewLog.objects.filter(user=request.user, voided_at__isnull=True)
-        .order_by("-reviewed_at", "-id")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    if latest is None:
+        latest = (
+            ReviewLog.objects.filter(user=request.user, voided_at__isnull=True)
+            .order_by("-reviewed_at", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
     return {
         "queue": queue,
         "mode": "feedback",

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
+from django.db.models import F
 from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -32,6 +33,8 @@ from django.utils import timezone
 
 from content.markdown import render_inline
 from quizzes.models import Bank, BankSubscription, Card, Question, QuestionRevision
+from quizzes.selectors import study_banks_for
+from quizzes.services_review import review_cards_sync, review_settings_for
 
 BENCH_BANK = "bench-review"
 
@@ -101,6 +104,7 @@ def bench_questions_create(bank: Bank, count: int) -> list[int]:
         ],
         batch_size=5000,
     )
+    Bank.objects.filter(pk=bank.pk).update(question_serial=F("question_serial") + 1)
     question_table = connection.ops.quote_name(Question._meta.db_table)
     revision_table = connection.ops.quote_name(QuestionRevision._meta.db_table)
     with connection.cursor() as cursor:
@@ -120,8 +124,11 @@ def bench_cards_create(
     now: dt.datetime,
     due_share: float,
     rng: random.Random,
+    bank: Bank | None = None,
 ) -> int:
-    """Review-state cards for ``question_ids``; ``due_share`` of them already due."""
+    """Review-state cards for ``question_ids`` (of ``bank``, the benchmark bank by default);
+    ``due_share`` of them already due."""
+    bank_id = (bank or bench_bank()).pk
     cards = []
     for pk in question_ids:
         if rng.random() < due_share:
@@ -132,6 +139,7 @@ def bench_cards_create(
             Card(
                 user=user,
                 question_id=pk,
+                bank_id=bank_id,
                 state=Card.State.REVIEW,
                 stability=rng.uniform(1, 90),
                 difficulty=rng.uniform(2, 9),
@@ -179,7 +187,14 @@ class Command(BaseCommand):
                 available += bench_questions_create(bank, missing)
             question_ids = available[: options["cards"]]
             bench_cards_create(
-                user=user, question_ids=question_ids, now=now, due_share=1.0, rng=rng
+                user=user, question_ids=question_ids, now=now, due_share=1.0, rng=rng, bank=bank
+            )
+            # The learner's cards were replaced: sync again (NEW cards for any other
+            # question of the bank), as the review page would on its first visit.
+            learner_settings = review_settings_for(user=user)
+            learner_settings.synced_banks = {}
+            review_cards_sync(
+                user=user, banks=study_banks_for(user=user), now=now, settings=learner_settings
             )
 
         client = Client()
