@@ -140,3 +140,14 @@ def test_a_cached_lesson_page_follows_a_new_sync(client, tmp_path):
     path.write_text(source.replace("First version.", "Second version."))
     lessons_sync(directory=tmp_path)
     assert "Second version." in client.get("/lessons/grants/").text
+
+
+def test_reading_anonymously_sets_no_cookie_but_signed_in_pages_carry_the_csrf_header(
+    client, learner, lessons
+):
+    url = lessons[0].get_absolute_url()
+    anonymous = client.get(url)
+    assert "csrftoken" not in anonymous.cookies
+    assert "X-CSRFToken" not in anonymous.text
+    client.force_login(learner)
+    assert 'hx-headers=\'{"X-CSRFToken"' in client.get(url).text
