@@ -211,6 +211,10 @@ class MemoryStorage:
     is put: ``get`` then copies it with one C-level ``.copy()`` per container instead of
     looking at every value on every read. Stored records are never handed out, so the plan
     stays true until the next ``put``.
+
+    Events are kept as marshal snapshots (bytes-like values come back as ``bytes``), or as
+    they are when ``AuditLog`` vouches that nothing else references them; ``events`` always
+    returns copies.
     """
 
     def __init__(self) -> None:

@@ -25,14 +25,14 @@ import hashlib
 import hmac
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from types import TracebackType
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from emulator.core import AuditLog, Clock, RandomSource, Sealer, Storage
+from emulator.core import AuditLog, Clock, RandomSource, Sealer, Storage, iso_time
 
 from . import attributes as attrs
 from . import pki
@@ -134,11 +134,89 @@ def parse_key_reference(text: str) -> KeyHandle:
 
 @dataclasses.dataclass
 class _Audit:
-    """What one call will write to the audit log (filled in as the call learns more)."""
+    """What one call will write to the audit log (filled in as the call learns more).
+    ``time``: the call's time as ISO text once it has read the clock (else read at the end).
+    """
 
     principal: str
     target: str | None
     detail: JSON = dataclasses.field(default_factory=dict)
+    time: str | None = None
+
+
+class _Audited:
+    """``with``: yields the call's ``_Audit`` and appends it to the log when the block ends,
+    with result "ok" or the HsmError's code (other exceptions pass unrecorded)."""
+
+    __slots__ = ("_log", "_operation", "audit")
+
+    def __init__(self, log: AuditLog, operation: str, principal: str, target: str | None) -> None:
+        self._log = log
+        self._operation = operation
+        self.audit = _Audit(principal, target)
+
+    def __enter__(self) -> _Audit:
+        return self.audit
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:  # never suppresses the exception
+        if exc is None:
+            result = "ok"
+        elif isinstance(exc, HsmError):
+            result = exc.code
+        else:
+            return
+        audit = self.audit
+        self._log.record(
+            principal=audit.principal,
+            operation=self._operation,
+            target=audit.target,
+            result=result,
+            detail=audit.detail,
+            time=audit.time,
+        )
+
+
+class _KeyCall:
+    """``with``: a data-plane call on a session: loads it (audited from the start, as by
+    ``_Audited``) and yields ``(context, audit)``; the audit principal is the session's user.
+    """
+
+    __slots__ = ("_audited", "_handle", "_hsm", "_session_id")
+
+    def __init__(self, hsm: CloudHsm, operation: str, session_id: str, handle: object) -> None:
+        self._audited = _Audited(hsm._log, operation, "anonymous", None)
+        self._hsm = hsm
+        self._session_id = session_id
+        self._handle = handle
+
+    def __enter__(self) -> tuple[_Context, _Audit]:
+        audit = self._audited.audit
+        try:
+            ctx = self._hsm._load_session(self._session_id, audit)
+            audit.principal = ctx.username or "anonymous"
+            handle = self._handle
+            audit.target = (
+                self._hsm._key_target(ctx, handle)
+                if handle is not None
+                else ctx.cluster["ClusterId"]
+            )
+        except BaseException as exc:
+            self._audited.__exit__(type(exc), exc, exc.__traceback__)  # records an HsmError
+            raise
+        return ctx, audit
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._audited.__exit__(exc_type, exc, traceback)
 
 
 @dataclasses.dataclass
@@ -219,29 +297,9 @@ class CloudHsm:
         raw = self._random.token_bytes(length)
         return prefix + "".join(_ID_ALPHABET[b % 32] for b in raw)
 
-    @contextmanager
-    def _audited(
-        self, operation: str, principal: str, target: str | None = None
-    ) -> Iterator[_Audit]:
-        audit = _Audit(principal, target)
-        try:
-            yield audit
-        except HsmError as exc:
-            self._log.record(
-                principal=audit.principal,
-                operation=operation,
-                target=audit.target,
-                result=exc.code,
-                detail=audit.detail,
-            )
-            raise
-        self._log.record(
-            principal=audit.principal,
-            operation=operation,
-            target=audit.target,
-            result="ok",
-            detail=audit.detail,
-        )
+    def _audited(self, operation: str, principal: str, target: str | None = None) -> _Audited:
+        """``with self._audited(...) as audit``: the call is logged when the block ends."""
+        return _Audited(self._log, operation, principal, target)
 
     def audit_events(self) -> list[JSON]:
         """The HSM audit log, oldest first (time, principal, operation, target, result)."""
@@ -313,10 +371,12 @@ class CloudHsm:
 
     tick = process_due
 
-    def _advance(self, cluster: JSON) -> JSON:
-        """Apply due transitions to one cluster, oldest first; return the updated record."""
+    def _advance(self, cluster: JSON, now: float | None = None) -> JSON:
+        """Apply due transitions to one cluster, oldest first; return the updated record.
+        ``now``: the call's clock reading, if it has one."""
         meta = cluster["_"]
-        now = self._now()
+        if now is None:
+            now = self._now()
         if meta["next_due"] is None or meta["next_due"] > now:
             return cluster
         for _ in range(1000):  # bounded: every step consumes one due event
@@ -892,17 +952,23 @@ class CloudHsm:
             audit.detail = {"read_write": read_write}
             return session_id
 
-    def _load_session(self, session_id: str) -> _Context:
+    def _load_session(self, session_id: str, audit: _Audit | None = None) -> _Context:
+        """The session and its advanced cluster. One clock reading serves the expiry check,
+        the due work and (given ``audit``) the audit record's time."""
+        when = self._clock.now()
+        now = when.timestamp()
+        if audit is not None:
+            audit.time = iso_time(when)
         session = self._storage.get("hsm.session", session_id)
         if session is None:
             raise Pkcs11Error("CKR_SESSION_HANDLE_INVALID", "no such session")
-        if session["expires"] <= self._now():
+        if session["expires"] <= now:
             self._end_session(session_id, session)
             raise Pkcs11Error("CKR_SESSION_HANDLE_INVALID", "the session has expired")
         cluster = self._storage.get("hsm.cluster", session["cluster_id"])
         if cluster is None or cluster["State"] in ("DELETE_IN_PROGRESS", "DELETED"):
             raise Pkcs11Error("CKR_SESSION_HANDLE_INVALID", "the cluster is gone")
-        cluster = self._advance(cluster)
+        cluster = self._advance(cluster, now)
         return _Context(session_id, session, cluster)
 
     def _end_session(self, session_id: str, session: JSON) -> None:
@@ -1359,9 +1425,8 @@ class CloudHsm:
             return True
         if ctx.role == "admin":
             return True
-        return ctx.username is not None and (
-            key["owner"] == ctx.username or ctx.username in key["shared"]
-        )
+        username = ctx.username
+        return username is not None and (key["owner"] == username or username in key["shared"])
 
     def _load_key(self, ctx: _Context, handle: KeyHandle) -> JSON:
         if not isinstance(handle, int) or isinstance(handle, bool):
@@ -1392,13 +1457,19 @@ class CloudHsm:
         if key["session_id"] is not None:
             return
         hsms = cluster["_"]["hsms"]
-        members = [h for h, s in hsms.items() if s["state"] != "DELETE_IN_PROGRESS"]
-        holding = [h for h in key["hsms"] if hsms.get(h, {}).get("state") == "ACTIVE"]
-        needed = 2 if len(members) >= 2 else 1
-        if len(holding) < needed:
+        holding = 0
+        for hsm_id in key["hsms"]:
+            hsm = hsms.get(hsm_id)
+            if hsm is not None and hsm.get("state") == "ACTIVE":
+                holding += 1
+        if holding >= 2:  # enough for any cluster: the members only matter below two
+            return
+        members = sum(1 for hsm in hsms.values() if hsm["state"] != "DELETE_IN_PROGRESS")
+        needed = 2 if members >= 2 else 1
+        if holding < needed:
             raise HsmAvailabilityError(
                 "CKR_DEVICE_ERROR",
-                f"key availability check failed: the key is on {len(holding)} ACTIVE HSM(s) "
+                f"key availability check failed: the key is on {holding} ACTIVE HSM(s) "
                 f"and needs {needed}; wait for a new HSM to become ACTIVE or add one",
             )
 
@@ -1475,17 +1546,9 @@ class CloudHsm:
         name = key_reference(handle) if isinstance(handle, int) else str(handle)
         return f"{ctx.cluster['ClusterId']}/{name}"
 
-    @contextmanager
-    def _key_call(
-        self, operation: str, session_id: str, handle: object = None
-    ) -> Iterator[tuple[_Context, _Audit]]:
-        with self._audited(operation, "anonymous") as audit:
-            ctx = self._load_session(session_id)
-            audit.principal = ctx.username or "anonymous"
-            audit.target = (
-                self._key_target(ctx, handle) if handle is not None else ctx.cluster["ClusterId"]
-            )
-            yield ctx, audit
+    def _key_call(self, operation: str, session_id: str, handle: object = None) -> _KeyCall:
+        """``with self._key_call(...) as (ctx, audit)``: load the session, audited."""
+        return _KeyCall(self, operation, session_id, handle)
 
     def generate_symmetric(
         self,

@@ -62,7 +62,7 @@ from emulator.kms.records import (
     MaterialRecord,
     material_identity,
 )
-from emulator.kms.schema import OPERATION_SCHEMAS, usual_request, validate
+from emulator.kms.schema import OPERATION_SCHEMAS, validate
 from emulator.kms.specs import GRANT_OPERATIONS
 
 JSON = dict[str, Any]
@@ -70,6 +70,8 @@ T = TypeVar("T")
 
 SERVICE_PRINCIPAL = "kms.amazonaws.com"
 DAY = 86400.0
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _KEY_ARN = re.compile(r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<resource>.+)$")
 _MARKER_PREFIX = "kms-marker:"
@@ -80,6 +82,19 @@ _PRINCIPALS: dict[str, Principal | None] = {}
 _KEY_IDS: dict[str, str] = {}  # bare key id as given -> key id
 _POLICIES: dict[str, KeyPolicy] = {}
 _VERDICTS: dict[tuple[str, str, str, str], PolicyVerdict] = {}
+_AESGCMS: dict[bytes, AESGCM] = {}  # by key bytes: building one costs more than a decrypt
+
+
+def _aesgcm(key: bytes) -> AESGCM:
+    """``AESGCM(key)``, memoised process-wide (a pure function of the key bytes): a Kms
+    built per request unseals its keys anew, but need not rebuild the cipher objects."""
+    aead = _AESGCMS.get(key)
+    if aead is None:
+        if len(_AESGCMS) > _CACHE_LIMIT:
+            _AESGCMS.clear()
+        aead = _AESGCMS[key] = AESGCM(key)
+    return aead
+
 
 # Request members never copied into the audit log: material, plaintext, secrets, tokens.
 _UNLOGGED = frozenset({"GrantTokens", "GrantToken", "KeyStorePassword"})
@@ -136,10 +151,12 @@ class Call:
 
 
 class KmsBase:
-    """State lives in ``Storage`` only. The object keeps memo caches that are pure functions
-    of stored values (parsed policies and condition-free verdicts by policy text, opened key
-    material by sealed blob, parsed principals by ARN), so a fresh instance per request
-    behaves exactly like a long-lived one, only slower."""
+    """State lives in ``Storage`` only. Memo caches hold only pure functions of stored values
+    or of their inputs: per object, opened key material by sealed blob, key names by key id
+    and KeyRecords of unchanged key records (see ``_read_key``); process-wide and bounded,
+    parsed policies, condition-free verdicts, principals and key ids. Every call still reads
+    what it needs from storage, so a fresh instance per request behaves exactly like a
+    long-lived one, only slower."""
 
     def __init__(
         self,
@@ -152,9 +169,9 @@ class KmsBase:
         keystore_backend: CustomKeyStoreBackend | None = None,
         max_keys: int = 100_000,
     ) -> None:
-        if not re.fullmatch(r"\d{12}", account_id):
+        if not _ACCOUNT_ID.fullmatch(account_id):
             raise ValueError("account_id must be 12 digits")
-        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        if not _REGION.fullmatch(region):
             raise ValueError("region must look like us-east-1")
         self._storage = storage
         self._clock = clock
@@ -169,6 +186,10 @@ class KmsBase:
         self._arn_prefix = f"arn:aws:kms:{region}:{account_id}:"
         self._root_arn = f"arn:aws:iam::{account_id}:root"
         self._due_id = self._scope + "due"
+        # key id -> (its storage object id, its ARN): pure functions of the id, memoised.
+        self._key_names: dict[str, tuple[str, str]] = {}
+        # storage object id -> (the record last read, its KeyRecord): see _read_key.
+        self._read_keys: dict[str, tuple[JSON, KeyRecord]] = {}
         # (key id, version, sealed blob) -> opened material; None never matches a blob.
         self._materials: dict[tuple[str, int, str | None], Any] = {}
 
@@ -179,6 +200,13 @@ class KmsBase:
 
     def key_arn(self, key_id: str) -> str:
         return f"{self._arn_prefix}key/{key_id}"
+
+    def _name_key(self, key_id: str) -> tuple[str, str]:
+        """(storage object id, ARN) of a key; callers try ``self._key_names`` first."""
+        if len(self._key_names) > _CACHE_LIMIT:
+            self._key_names.clear()
+        names = self._key_names[key_id] = (self._scope + key_id, self.key_arn(key_id))
+        return names
 
     def alias_arn(self, alias_name: str) -> str:
         return self._arn_prefix + alias_name
@@ -251,7 +279,7 @@ class KmsBase:
         return self._tick(self._now())
 
     def _tick(self, now: float) -> list[JSON]:
-        record = self._storage.get(SCHEDULE, self._scope + "due")
+        record = self._storage.get(SCHEDULE, self._due_id)
         due = record.get("next_due") if record else None
         if due is None or due > now:
             return []
@@ -397,8 +425,12 @@ class KmsBase:
         principal: str,
         params: Mapping[str, Any],
         body: Callable[[Call, JSON], JSON],
+        usual: Callable[[Any], tuple[JSON, JSON] | None] | None = None,
     ) -> JSON:
-        """Run one operation: tick, authenticate, validate, execute, audit (always)."""
+        """Run one operation: tick, authenticate, validate, execute, audit (always).
+
+        ``usual`` checks the operation's common requests quickly (see ``usual_encrypt``):
+        the request and its logged members, or None to validate the long way."""
         call = Call(operation, principal if isinstance(principal, str) else repr(principal))
         try:
             when = self._clock.now()
@@ -411,16 +443,18 @@ class KmsBase:
                     now = when.timestamp()
                     if not due > now:
                         self._tick(now)
-            found = _PRINCIPALS.get(call.principal_arn)
-            call.principal = found if found is not None else self._principal(call.principal_arn)
-            if call.principal is None:
+            caller = _PRINCIPALS.get(call.principal_arn)
+            if caller is None:
+                caller = self._principal(call.principal_arn)
+            call.principal = caller
+            if caller is None:
                 raise AccessDeniedException(
                     f"User: {call.principal_arn} is not authorized to perform: kms:{operation} "
                     "because it is not a valid IAM principal ARN"
                 )
-            usual = usual_request(operation, params)
-            if usual is not None:  # a common Encrypt or Decrypt: checked, context copied
-                request, logged = usual
+            checked = usual(params) if usual is not None else None
+            if checked is not None:  # a common request: checked, contexts copied
+                request, logged = checked
             else:
                 request = validate(operation, params)
                 logged = {
@@ -444,7 +478,15 @@ class KmsBase:
         except Exception as error:
             self._record(call, KMSInternalException.code, "An internal error occurred.")
             raise KMSInternalException("An internal error occurred.") from error
-        self._record(call, "Success", None)
+        self._audit.record(  # _record(call, "Success", None), inlined
+            principal=call.principal_arn,
+            operation=operation,
+            target=call.target,
+            result="Success",
+            detail=call.detail,
+            time=call.time,
+            fresh=call.fresh,
+        )
         return result
 
     def _record(self, call: Call, result: str, message: str | None) -> None:
@@ -499,16 +541,47 @@ class KmsBase:
             _KEY_IDS[key_ref] = ref.lower()
         return ref.lower()
 
-    def _resolve(self, call: Call | None, key_ref: str, *, allow_alias: bool = True) -> KeyRecord:
+    def _resolve(
+        self,
+        call: Call | None,
+        key_ref: str,
+        *,
+        allow_alias: bool = True,
+        read_only: bool = False,
+    ) -> KeyRecord:
+        """The key ``key_ref`` names (NotFoundException if none); the first key a call
+        resolves is its audit target. ``read_only``: see ``_read_key``."""
         key_id = _KEY_IDS.get(key_ref)
         if key_id is None:
             key_id = self._key_id_of(key_ref, allow_alias=allow_alias)
-        data = self._storage.get(KEY, self._scope + key_id)
-        if data is None:
-            raise NotFoundException(f"Key '{self.key_arn(key_id)}' does not exist")
-        key = KeyRecord(**data)
+        object_id, arn = self._key_names.get(key_id) or self._name_key(key_id)
+        if read_only:
+            key = self._read_key(object_id)
+        else:
+            data = self._storage.get(KEY, object_id)
+            key = KeyRecord(**data) if data is not None else None
+        if key is None:
+            raise NotFoundException(f"Key '{arn}' does not exist")
         if call is not None and call.target is None:
-            call.target = self._arn_prefix + "key/" + key.key_id
+            call.target = arn if key.key_id == key_id else self.key_arn(key.key_id)
+        return key
+
+    def _read_key(self, object_id: str) -> KeyRecord | None:
+        """The key stored under ``object_id``, for an operation that only reads it.
+
+        Storage is read every time; while the record read compares equal to the one read
+        last, the KeyRecord built from it then is handed out again instead of a new one. So
+        callers must not change it (a changed record is never served from this memo)."""
+        data = self._storage.get(KEY, object_id)
+        if data is None:
+            return None
+        memo = self._read_keys.get(object_id)
+        if memo is not None and memo[0] == data:
+            return memo[1]
+        key = KeyRecord(**data)
+        if len(self._read_keys) > _CACHE_LIMIT:
+            self._read_keys.clear()
+        self._read_keys[object_id] = (data, key)
         return key
 
     # --- key states ---------------------------------------------------------------------------
@@ -667,13 +740,10 @@ class KmsBase:
         if principal.account == self.account_id or action in CROSS_ACCOUNT_ACTIONS:
             # The memo lookup of _verdict, inlined: this runs on every key operation.
             policy = _POLICIES.get(key.policy)
-            verdict = (
-                _VERDICTS.get(
-                    (key.policy, principal.arn, action, self._arn_prefix + "key/" + key.key_id)
-                )
-                if policy is not None and policy.unconditional
-                else None
-            )
+            verdict = None
+            if policy is not None and policy.unconditional:
+                names = self._key_names.get(key.key_id) or self._name_key(key.key_id)
+                verdict = _VERDICTS.get((key.policy, principal.arn, action, names[1]))
             if verdict is None:
                 verdict = self._verdict(principal, key, action, encryption_context, extra)
             if verdict.effect == "Allow":
@@ -748,7 +818,7 @@ class KmsBase:
         if found is not None:
             aead: AESGCM = found
             return aead
-        return self._open_material(key.key_id, version, sealed, AESGCM)
+        return self._open_material(key.key_id, version, sealed, _aesgcm)
 
     def _material_id(self, key: KeyRecord, version: int) -> str | None:
         if version == key.material_version:

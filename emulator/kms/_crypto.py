@@ -38,7 +38,8 @@ from emulator.kms.primitives import (
     sign,
     verify,
 )
-from emulator.kms.records import KEY, KeyRecord
+from emulator.kms.records import KeyRecord
+from emulator.kms.schema import usual_decrypt, usual_encrypt
 from emulator.kms.specs import (
     DATA_KEY_PAIR_SPECS,
     DIGEST_SIZES,
@@ -56,7 +57,8 @@ _ALGORITHM_KEYS: dict[str, Mapping[str, tuple[str, ...]]] = {
 
 
 def _algorithm_key(algorithm: str) -> Mapping[str, tuple[str, ...]]:
-    return _ALGORITHM_KEYS.get(algorithm) or {"kms:encryptionalgorithm": (algorithm,)}
+    """The condition key for an algorithm outside the table (then invalid: it fails later)."""
+    return {"kms:encryptionalgorithm": (algorithm,)}
 
 
 def _dry_run(request: JSON) -> None:
@@ -136,9 +138,9 @@ class CryptoOps(HsmBridge):
             raise InvalidCiphertextException()
         header, body = parsed
         key = named if named is not None and named.key_id == header.key_id else None
+        object_id, arn = self._key_names.get(header.key_id) or self._name_key(header.key_id)
         if key is None:
-            data = self._storage.get(KEY, self._scope + header.key_id)
-            key = KeyRecord(**data) if data is not None else None
+            key = self._read_key(object_id)  # read-only from here on
         if key is None or key.key_spec != "SYMMETRIC_DEFAULT":
             raise InvalidCiphertextException()
         if named is not None and named.key_id != key.key_id:
@@ -146,8 +148,9 @@ class CryptoOps(HsmBridge):
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
         if call.target is None:
-            call.target = self._arn_prefix + "key/" + key.key_id
-        self._authorize(call, key, action, context, _algorithm_key(algorithm))
+            call.target = arn if key.key_id == header.key_id else self.key_arn(key.key_id)
+        extra = _ALGORITHM_KEYS.get(algorithm) or _algorithm_key(algorithm)
+        self._authorize(call, key, action, context, extra)
         if key.state != "Enabled" or key.custom_key_store_id is not None:
             self._require_usable(key)
         if algorithm != "SYMMETRIC_DEFAULT":
@@ -176,18 +179,19 @@ class CryptoOps(HsmBridge):
     def encrypt(self, principal: str, params: Mapping[str, Any]) -> JSON:
         """Encrypt up to 4096 bytes under a symmetric key (AES-256-GCM, the encryption context
         as associated data) or an RSA key (RSAES-OAEP)."""
-        return self._run("Encrypt", principal, params, self._encrypt)
+        return self._run("Encrypt", principal, params, self._encrypt, usual_encrypt)
 
     def _encrypt(self, call: Call, request: JSON) -> JSON:
         # The checks of every key operation, in the usual order; the helpers that raise are
         # called only when a cheap test shows they have something to say (the hot path).
-        key = self._resolve(call, request["KeyId"])
+        key = self._resolve(call, request["KeyId"], read_only=True)
         tokens = request.get("GrantTokens")
         if tokens:
             self._check_grant_tokens(tokens)
         context = request.get("EncryptionContext")
         algorithm = request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
-        self._authorize(call, key, "kms:Encrypt", context, _algorithm_key(algorithm))
+        extra = _ALGORITHM_KEYS.get(algorithm) or _algorithm_key(algorithm)
+        self._authorize(call, key, "kms:Encrypt", context, extra)
         if key.state != "Enabled" or key.custom_key_store_id is not None:
             self._require_usable(key)
         if key.key_usage != "ENCRYPT_DECRYPT":
@@ -220,12 +224,13 @@ class CryptoOps(HsmBridge):
     def decrypt(self, principal: str, params: Mapping[str, Any]) -> JSON:
         """Decrypt. A symmetric blob names its key, so KeyId is optional; RSA needs KeyId
         and EncryptionAlgorithm."""
-        return self._run("Decrypt", principal, params, self._decrypt)
+        return self._run("Decrypt", principal, params, self._decrypt, usual_decrypt)
 
     def _decrypt(self, call: Call, request: JSON) -> JSON:
         algorithm = request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
         context = request.get("EncryptionContext")
-        named = self._resolve(call, request["KeyId"]) if request.get("KeyId") else None
+        key_id = request.get("KeyId")
+        named = self._resolve(call, key_id, read_only=True) if key_id else None
         tokens = request.get("GrantTokens")
         if tokens:
             self._check_grant_tokens(tokens)

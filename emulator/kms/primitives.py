@@ -57,14 +57,24 @@ TAG_SIZE: Final = 16
 
 
 class BlobHeader:
-    """The parsed, not yet authenticated, header of a symmetric ciphertext blob."""
+    """The parsed, not yet authenticated, header of a symmetric ciphertext blob. Immutable
+    (``parse_blob`` hands out one object per distinct header)."""
 
     __slots__ = ("header", "key_id", "material_version")
+    key_id: str
+    material_version: int
+    header: bytes
 
     def __init__(self, key_id: str, material_version: int, header: bytes) -> None:
-        self.key_id = key_id
-        self.material_version = material_version
-        self.header = header
+        object.__setattr__(self, "key_id", key_id)
+        object.__setattr__(self, "material_version", material_version)
+        object.__setattr__(self, "header", header)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"BlobHeader is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"BlobHeader is immutable: cannot delete {name}")
 
     def __repr__(self) -> str:
         return f"BlobHeader(key_id={self.key_id!r}, material_version={self.material_version})"
@@ -73,7 +83,7 @@ class BlobHeader:
 # Process-wide memos of pure functions of their keys (bounded: cleared when full).
 _MEMO_LIMIT = 256
 _HEADERS: dict[tuple[str, int], bytes] = {}
-_KEY_IDS: dict[bytes, str] = {}
+_PARSED_HEADERS: dict[bytes, BlobHeader] = {}
 _CONTEXTS: dict[tuple[tuple[str, str], ...], bytes] = {}
 
 
@@ -90,18 +100,24 @@ def pack_header(key_id: str, material_version: int) -> bytes:
 
 
 def parse_blob(blob: bytes) -> tuple[BlobHeader, bytes] | None:
-    """Split a blob into header and body; None when it cannot be one of ours."""
+    """Split a blob into header and body; None when it cannot be one of ours.
+
+    The parsed header (immutable) is memoised by its bytes: one object per distinct header.
+    """
     if len(blob) < HEADER_SIZE + NONCE_SIZE + TAG_SIZE or blob[0] != BLOB_VERSION:
         return None
-    _, key_bytes, version = _HEADER.unpack_from(blob)
-    key_id = _KEY_IDS.get(key_bytes)
-    if key_id is None:
+    header = blob[:HEADER_SIZE]
+    parsed = _PARSED_HEADERS.get(header) if type(header) is bytes else None
+    if parsed is None:
+        _, key_bytes, version = _HEADER.unpack_from(blob)
         hex_id = key_bytes.hex()
         key_id = f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
-        if len(_KEY_IDS) >= _MEMO_LIMIT:
-            _KEY_IDS.clear()
-        _KEY_IDS[key_bytes] = key_id
-    return BlobHeader(key_id, version, blob[:HEADER_SIZE]), blob[HEADER_SIZE:]
+        parsed = BlobHeader(key_id, version, header)
+        if type(header) is bytes:
+            if len(_PARSED_HEADERS) >= _MEMO_LIMIT:
+                _PARSED_HEADERS.clear()
+            _PARSED_HEADERS[header] = parsed
+    return parsed, blob[HEADER_SIZE:]
 
 
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

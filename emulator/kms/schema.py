@@ -37,7 +37,8 @@ __all__ = [
     "Field",
     "decode_request",
     "encode_response",
-    "usual_request",
+    "usual_decrypt",
+    "usual_encrypt",
     "validate",
 ]
 
@@ -493,9 +494,9 @@ _QUICK: dict[str, tuple[dict[str, _Quick], tuple[str, ...]]] = {
 }
 _BLOB_TYPES = (bytes, bytearray, memoryview)
 
-# Encrypt and Decrypt are most of the traffic, nearly always with the same members: for those
-# ``usual_request`` is a check written out (bounds from the schema) that accepts what the
-# loop in ``validate`` would, in fewer steps. Anything else goes through the loop.
+# Encrypt and Decrypt are most of the traffic, nearly always with the same members: for those,
+# ``usual_encrypt`` and ``usual_decrypt`` are checks written out (bounds from the schema) that
+# accept what the loop in ``validate`` would, in fewer steps. Anything else takes the loop.
 _ABSENT: Any = object()
 
 
@@ -510,45 +511,54 @@ _CIPHERTEXT_MIN, _CIPHERTEXT_MAX = _bounds("Decrypt", "CiphertextBlob")
 _OPTIONAL_KEY_ID_MIN, _OPTIONAL_KEY_ID_MAX = _bounds("Decrypt", "KeyId")
 
 
-def usual_request(operation: str, params: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The common Encrypt and Decrypt requests, checked without the schema walk.
-
-    Encrypt: KeyId, Plaintext, maybe EncryptionContext. Decrypt: CiphertextBlob, maybe
-    EncryptionContext and KeyId. Nothing else (the member count says so), of plain types and
-    within the schema's bounds. Returns what ``validate`` would return and the non-sensitive
-    members, in schema order, with a copy of the context (for the audit log); None for any
-    other request, which ``validate`` then checks the long way (with the exact errors).
-    """
-    if type(params) is not dict or (operation != "Encrypt" and operation != "Decrypt"):
+def usual_encrypt(params: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A common Encrypt request, checked without the schema walk: KeyId, Plaintext, maybe
+    EncryptionContext, nothing else (the member count says so), of plain types and within
+    the schema's bounds. Returns what ``validate`` would return and the non-sensitive
+    members in schema order, the context copied (for the audit log); None for any other
+    request, which ``validate`` then checks the long way (with the exact errors)."""
+    if type(params) is not dict:
         return None
     context = params.get("EncryptionContext", _ABSENT)
-    if context is not _ABSENT and context is not None:
+    if context is not _ABSENT and context is not None:  # a dict of str to str, copied
         if type(context) is not dict:
             return None
         for key, value in context.items():
             if type(key) is not str or type(value) is not str:
                 return None
         context = context.copy()
-    members = len(params) - (context is not _ABSENT)
-    if operation == "Encrypt":
-        key_id = params.get("KeyId")
-        plaintext = params.get("Plaintext")
-        if not (
-            members == 2
-            and type(key_id) is str
-            and _KEY_ID_MIN <= len(key_id) <= _KEY_ID_MAX
-            and type(plaintext) is bytes
-            and _PLAINTEXT_MIN <= len(plaintext) <= _PLAINTEXT_MAX
-        ):
+    key_id = params.get("KeyId")
+    plaintext = params.get("Plaintext")
+    if not (
+        len(params) == (2 if context is _ABSENT else 3)
+        and type(key_id) is str
+        and _KEY_ID_MIN <= len(key_id) <= _KEY_ID_MAX
+        and type(plaintext) is bytes
+        and _PLAINTEXT_MIN <= len(plaintext) <= _PLAINTEXT_MAX
+    ):
+        return None
+    logged: dict[str, Any] = {"KeyId": key_id}
+    if context is not _ABSENT:
+        logged["EncryptionContext"] = context
+    return params.copy(), logged
+
+
+def usual_decrypt(params: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``usual_encrypt`` for Decrypt: CiphertextBlob, maybe EncryptionContext and KeyId."""
+    if type(params) is not dict:
+        return None
+    context = params.get("EncryptionContext", _ABSENT)
+    if context is not _ABSENT and context is not None:  # as in usual_encrypt
+        if type(context) is not dict:
             return None
-        logged: dict[str, Any] = {"KeyId": key_id}
-        if context is not _ABSENT:
-            logged["EncryptionContext"] = context
-        return params.copy(), logged
+        for key, value in context.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+        context = context.copy()
     blob = params.get("CiphertextBlob")
     key_id = params.get("KeyId", _ABSENT)
     if not (
-        members == (1 if key_id is _ABSENT else 2)
+        len(params) == 1 + (context is not _ABSENT) + (key_id is not _ABSENT)
         and type(blob) is bytes
         and _CIPHERTEXT_MIN <= len(blob) <= _CIPHERTEXT_MAX
         and (
@@ -564,13 +574,17 @@ def usual_request(operation: str, params: Any) -> tuple[dict[str, Any], dict[str
     return params.copy(), logged
 
 
+_USUAL = {"Encrypt": usual_encrypt, "Decrypt": usual_decrypt}
+
+
 def validate(operation: str, params: Any) -> dict[str, Any]:
     """Check ``params`` against the operation's schema; return them as a plain dict.
 
     Unknown members are ignored, as the KMS service ignores them. Members the emulator does
     not implement (Recipient, XKS settings, ...) raise UnsupportedOperationException.
     """
-    usual = usual_request(operation, params)
+    check = _USUAL.get(operation)
+    usual = check(params) if check is not None else None
     if usual is not None:
         return usual[0]
     if type(params) is dict:

@@ -81,6 +81,9 @@ def method_name(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
+_METHOD_NAMES = {operation: method_name(operation) for operation in OPERATIONS}
+
+
 class Kms(KeyOps, AliasOps, CryptoOps, GrantOps, KeyStoreOps):
     """The emulated AWS KMS of one account and Region.
 
@@ -118,9 +121,13 @@ class Kms(KeyOps, AliasOps, CryptoOps, GrantOps, KeyStoreOps):
         return handler(principal, params or {})
 
     def _handler(self, operation: str) -> Callable[[str, Mapping[str, Any]], JSON] | None:
-        if operation not in OPERATIONS:
+        if isinstance(operation, str):
+            name = _METHOD_NAMES.get(operation)  # memoised method_name
+        else:
+            name = method_name(operation) if operation in OPERATIONS else None
+        if name is None:
             return None
-        handler: Callable[[str, Mapping[str, Any]], JSON] = getattr(self, method_name(operation))
+        handler: Callable[[str, Mapping[str, Any]], JSON] = getattr(self, name)
         return handler
 
     def explain_access(
