@@ -105,6 +105,17 @@ class Question(models.Model):
     class Meta:
         ordering = ["bank", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["bank", "key"], name="unique_key_in_bank")]
+        indexes = [
+            # The few questions of a bank learners do not study (drafts, archived): the review
+            # queue leaves their cards out without joining every card to its question.
+            models.Index(
+                fields=["bank"],
+                name="question_not_live",
+                condition=~Q(status="published")
+                | Q(is_archived=True)
+                | Q(current_revision__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.bank.slug}/{self.key}"

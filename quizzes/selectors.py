@@ -16,8 +16,9 @@ The review page and every answer read the queue, the learner's banks and setting
 with the ORM, those few queries cost far more Python (building the query, compiling it,
 making model instances) than database time, so that hot path runs hand-written SQL instead
 (:func:`review_queue_for`, :func:`study_banks_for`, :func:`rows_as_models`): the same
-conditions as the ORM functions, which serve everything else. ``tests/quizzes/
-test_selectors.py`` checks that the two agree, on SQLite and PostgreSQL.
+conditions as the ORM functions, which serve everything else.
+``tests/quizzes/test_review_queue.py`` checks that the two agree and that the statement reads
+only from its indexes; the suite runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -64,6 +65,23 @@ def select_columns(model: type[Model], alias: str) -> str:
     return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
 
 
+@functools.cache
+def _row_reader(vendor: str, model: type[Model]) -> tuple[int, list[str], list[tuple]]:
+    """(primary key index, attnames, [(index, converters, column)]) of ``model``'s columns.
+
+    The ORM's converters for each field (``get_db_converters``) depend on the backend and
+    the field only, so they are looked up once per process.
+    """
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        col = field.cached_col
+        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if found:
+            converters.append((index, found, col))
+    return fields.index(model._meta.pk), [field.attname for field in fields], converters
+
+
 def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:
     """Split a row selected with :func:`select_columns` for each of ``models`` into instances.
 
@@ -73,21 +91,16 @@ def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Mo
     instances: list[Model | None] = []
     start = 0
     for model in models:
-        fields = model._meta.concrete_fields
-        values = list(row[start : start + len(fields)])
-        start += len(fields)
-        if values[fields.index(model._meta.pk)] is None:
+        pk_index, attnames, converters = _row_reader(connection.vendor, model)
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        if values[pk_index] is None:
             instances.append(None)
             continue
-        for index, field in enumerate(fields):
-            col = field.cached_col
-            for convert in connection.ops.get_db_converters(col) + field.get_db_converters(
-                connection
-            ):
+        for index, functions, col in converters:
+            for convert in functions:
                 values[index] = convert(values[index], col, connection)
-        instances.append(
-            model.from_db(connection.alias, [field.attname for field in fields], values)
-        )
+        instances.append(model.from_db(connection.alias, attnames, values))
     return instances
 
 
@@ -157,7 +170,7 @@ def is_studied(question: Question, bank_ids: Iterable[int]) -> bool:
 
 
 def _studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
-    """The learner's seen cards of live questions (the ``card_due_queue`` index)."""
+    """The learner's seen cards of studied questions (the ``card_due_queue`` index)."""
     return Card.objects.filter(
         user=user,
         suspended=False,
@@ -165,6 +178,7 @@ def _studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
         bank_id__in=bank_ids,
         question__status=Question.Status.PUBLISHED,
         question__is_archived=False,
+        question__current_revision__isnull=False,
     )
 
 
@@ -260,23 +274,34 @@ class ReviewQueue:
         return self.card is None or self.card.state == Card.State.NEW
 
 
+#: The condition of the ``question_not_live`` partial index, as the database renders it (the
+#: planner uses the index only for this very expression).
+_NOT_LIVE = {
+    "postgresql": "NOT (q.status = 'published') OR q.is_archived OR q.current_revision_id IS NULL",
+    "sqlite": "NOT (q.status = 'published') OR q.is_archived = 1 OR q.current_revision_id IS NULL",
+}
+
+
 @functools.cache
-def _queue_sql(bank_count: int) -> str:
+def _queue_sql(vendor: str, bank_count: int) -> str:
     """Every count of the review queue and the first due and new card, in one statement.
 
     The conditions are :func:`_studied_cards` (due), :func:`new_cards_for` (new) and
-    :func:`_review_logs` (today's answers and new cards); the partial indexes' conditions
-    (``state > 0``, ``state = 0``, ``source = 'review' AND voided_at IS NULL``) are written
-    out as literals, so the planner sees that they apply.
+    :func:`_review_logs` (today's answers and new cards). Cards of questions not studied
+    (drafts, archived) are left out by id, from the ``question_not_live`` index, so no card
+    is joined to its question. The partial indexes' conditions (``state > 0``,
+    ``state = 0``, ``source = 'review' AND voided_at IS NULL``, :data:`_NOT_LIVE`) are
+    written out as the indexes have them, so the planner sees that they apply.
     """
     card, question, log = Card._meta.db_table, Question._meta.db_table, ReviewLog._meta.db_table
-    live = (
-        f"FROM {card} c JOIN {question} q ON q.id = c.question_id"
-        f" WHERE c.user_id = %s AND c.suspended = %s AND c.bank_id IN ({_in_list(bank_count)})"
-        f" AND q.status = %s AND q.is_archived = %s"
+    banks = _in_list(bank_count)
+    cards = (
+        f"FROM {card} c WHERE c.user_id = %s AND c.suspended = %s"  # noqa: S608 - names from _meta
+        f" AND c.bank_id IN ({banks}) AND c.question_id NOT IN (SELECT q.id FROM {question} q"
+        f" WHERE q.bank_id IN ({banks}) AND ({_NOT_LIVE[vendor]}))"
     )
-    due = f"{live} AND c.state > 0 AND c.due <= %s"
-    new = f"{live} AND c.state = 0 AND q.current_revision_id IS NOT NULL"
+    due = f"{cards} AND c.state > 0 AND c.due <= %s"
+    new = f"{cards} AND c.state = 0"
     logs = (
         f"FROM {log} WHERE user_id = %s AND source = '{ReviewLog.Source.REVIEW}'"
         f" AND voided_at IS NULL AND reviewed_at >= %s"
@@ -365,11 +390,13 @@ def review_queue_for(
     bank_ids = list(banks)
     day_start = local_day_start(now, time_zone or time_zone_for(user))
     adapt = connection.ops.adapt_datetimefield_value
-    live = [user.pk, False, *bank_ids, Question.Status.PUBLISHED, False]
-    due = [*live, adapt(now)]
-    new = [*live, max(new_cards_per_day, 0), *live]
+    cards = [user.pk, False, *bank_ids, *bank_ids]
+    due = [*cards, adapt(now)]
+    new = [*cards, max(new_cards_per_day, 0), *cards]
     logs = [user.pk, adapt(day_start)]
-    row = _fetch_one(_queue_sql(len(bank_ids)), [*due, *due, *new, *logs, *logs, True])
+    row = _fetch_one(
+        _queue_sql(connection.vendor, len(bank_ids)), [*due, *due, *new, *logs, *logs, True]
+    )
     due_count, due_id, new_available, new_id, done_today, introduced = row
     new_count = min(new_available, max(0, new_cards_per_day - introduced))
     card = None

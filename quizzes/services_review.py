@@ -327,8 +327,8 @@ def card_apply_rating(
     if became_leech:
         card.leech = True
     card.version += 1
-    card.save(update_fields=_SCHEDULE_FIELDS)
-    log = ReviewLog.objects.create(
+    _card_schedule_save(card)
+    log = ReviewLog(
         card=card,
         user_id=card.user_id,
         question_id=card.question_id,
@@ -342,7 +342,61 @@ def card_apply_rating(
         state_before=before,
         submission_id=submission_id,
     )
+    review_log_insert(log)
     return log, became_leech
+
+
+# Every answer writes one card and one log while it holds the card's lock (on SQLite, the
+# database's write lock), so both are single plain statements, built once from the models'
+# fields and adapted by the fields themselves, as Model.save() would. Neither model has
+# save signals or pre-save field logic to skip (ReviewLog.save()'s is repeated below).
+
+
+@functools.cache
+def _card_schedule_sql() -> str:
+    columns = ", ".join(f"{Card._meta.get_field(name).column} = %s" for name in _SCHEDULE_FIELDS)
+    table = Card._meta.db_table
+    return f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608 - names from _meta
+
+
+def _card_schedule_save(card: Card) -> None:
+    """``card.save(update_fields=_SCHEDULE_FIELDS)`` in one statement."""
+    params = [
+        field.get_db_prep_save(getattr(card, field.attname), connection)
+        for field in (Card._meta.get_field(name) for name in _SCHEDULE_FIELDS)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_card_schedule_sql(), [*params, card.pk])
+
+
+def _log_fields() -> list[Any]:
+    return [field for field in ReviewLog._meta.concrete_fields if not field.primary_key]
+
+
+@functools.cache
+def _log_insert_sql(returning: bool) -> str:
+    columns = ", ".join(field.column for field in _log_fields())
+    values = ", ".join(["%s"] * len(_log_fields()))
+    return (
+        f"INSERT INTO {ReviewLog._meta.db_table} ({columns})"  # noqa: S608 - names from _meta
+        f" VALUES ({values})" + (" RETURNING id" if returning else "")
+    )
+
+
+def review_log_insert(log: ReviewLog) -> ReviewLog:
+    """``log.save()`` for a new log, in one statement (the unique submission id may raise
+    ``IntegrityError``, as with the ORM)."""
+    log.new_card = (log.state_before or {}).get("state") == Card.State.NEW
+    params = [
+        field.get_db_prep_save(getattr(log, field.attname), connection) for field in _log_fields()
+    ]
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(_log_insert_sql(returning), params)
+        log.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    log._state.adding = False
+    log._state.db = connection.alias
+    return log
 
 
 # --- answering -------------------------------------------------------------------------
@@ -369,20 +423,27 @@ def review_answer_submit(
     ``duplicate=True`` and writes nothing. ``settings`` and ``profile`` save their look-ups
     when the caller has them.
     """
+    # Everything that does not depend on the card happens before its lock is taken.
+    result = grade(revision.data, answer)
+    duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
+    rating = scheduling.rating_for(correct=result.correct, guessed=guessed, duration_ms=duration_ms)
+    scheduler, cutoff = scheduler_context(
+        user=user, now=now, fuzz=fuzz, settings=settings, profile=profile
+    )
     try:
         with transaction.atomic():
             return _answer(
                 user=user,
                 revision=revision,
                 answer=answer,
-                guessed=guessed,
+                result=result,
+                rating=rating,
                 duration_ms=duration_ms,
                 submission_id=submission_id,
                 seen_version=seen_version,
                 now=now,
-                fuzz=fuzz,
-                settings=settings,
-                profile=profile,
+                scheduler=scheduler,
+                cutoff=cutoff,
             )
     except IntegrityError:
         # Two identical submissions raced past the check; the other one won.
@@ -403,14 +464,14 @@ def _answer(
     user,
     revision: QuestionRevision,
     answer: Any,
-    guessed: bool,
+    result: Grade,
+    rating: fsrs.Rating,
     duration_ms: int,
     submission_id: str,
     seen_version: int,
     now: dt.datetime,
-    fuzz: bool,
-    settings: ReviewSettings | None,
-    profile: Profile | None,
+    scheduler: fsrs.Scheduler,
+    cutoff: dt.datetime | None,
 ) -> AnswerOutcome:
     card = card_lock(user=user, question=revision.question, now=now)
     if card.version != seen_version:
@@ -422,12 +483,6 @@ def _answer(
         if existing is not None:
             return _duplicate_outcome(existing)
         raise StaleCardError
-    result = grade(revision.data, answer)
-    duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
-    rating = scheduling.rating_for(correct=result.correct, guessed=guessed, duration_ms=duration_ms)
-    scheduler, cutoff = scheduler_context(
-        user=user, now=now, fuzz=fuzz, settings=settings, profile=profile
-    )
     log, became_leech = card_apply_rating(
         card=card,
         revision=revision,

@@ -67,6 +67,12 @@ def review_urls() -> dict[str, str]:
     return {name: reverse(name) for name in names}
 
 
+@functools.cache
+def review_study_nav() -> str:
+    """The study navigation of the review page: the same for every learner, rendered once."""
+    return loader.render_to_string("quizzes/_study_nav.html", {"active": "review"})
+
+
 def render_region(
     request: HttpRequest, template: str, region: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
@@ -85,6 +91,7 @@ def render_region(
             loader.get_template(f"{template}#{region}").render(context), status=status
         )
     else:
+        context["study_nav"] = review_study_nav()
         response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response

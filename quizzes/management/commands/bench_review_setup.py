@@ -10,7 +10,9 @@ Prints one JSON object::
 
 Each body answers one due card once. Posting the same body again is a duplicate submission
 (answered from the log, nothing written); with ``HX-Request: true`` the answer returns the
-feedback region (200) instead of a redirect (302).
+feedback region (200) instead of a redirect (302). Run it once per ``--username`` for
+several learners (the benchmark bank and its questions are shared); the learner's cards are
+synced, as their first review would, so requests measure the steady state.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
-from django.db.models import F
 from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -34,7 +35,11 @@ from django.utils import timezone
 from content.markdown import render_inline
 from quizzes.models import Bank, BankSubscription, Card, Question, QuestionRevision
 from quizzes.selectors import study_banks_for
-from quizzes.services_review import review_cards_sync, review_settings_for
+from quizzes.services_review import (
+    bank_questions_added,
+    review_cards_sync,
+    review_settings_for,
+)
 
 BENCH_BANK = "bench-review"
 
@@ -104,7 +109,7 @@ def bench_questions_create(bank: Bank, count: int) -> list[int]:
         ],
         batch_size=5000,
     )
-    Bank.objects.filter(pk=bank.pk).update(question_serial=F("question_serial") + 1)
+    bank_questions_added(bank_id=bank.pk)
     question_table = connection.ops.quote_name(Question._meta.db_table)
     revision_table = connection.ops.quote_name(QuestionRevision._meta.db_table)
     with connection.cursor() as cursor:
