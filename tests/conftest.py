@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -74,3 +75,26 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _no_logged_errors(request):
+    """An error the app logs (an engine bug turned into friendly text, a 500) fails the test,
+    unless the test provokes it on purpose with ``@pytest.mark.logs_errors``."""
+    handler = _ErrorRecords()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+    if handler.records and request.node.get_closest_marker("logs_errors") is None:
+        first = handler.records[0]
+        pytest.fail(f"the app logged an error: {first.name}: {first.getMessage()}", pytrace=False)

@@ -247,6 +247,7 @@ def _failing_after(count: int, monkeypatch):
     monkeypatch.setattr(services_author, "question_create", flaky)
 
 
+@pytest.mark.logs_errors
 def test_a_failure_mid_import_leaves_no_half_made_bank(author_client, monkeypatch):
     preview_url = preview_url_of(upload(author_client, YAML, name="q.yaml"))
     _failing_after(1, monkeypatch)

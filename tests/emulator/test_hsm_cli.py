@@ -219,11 +219,22 @@ def test_hmac_from_the_cli(world):
     )
     data = base64.b64encode(b"m").decode()
     mac = _ok(world, context, f"crypto sign hmac --key-filter attr.label=mac --data {data}")
-    _ok(
+    verified = _ok(
         world,
         context,
         f"crypto verify hmac --key-filter attr.label=mac --data {data} "
         f"--signature {mac['signature']}",
+    )
+    assert verified
+    other = base64.b64encode(b"n").decode()
+    assert (
+        "does not verify"
+        in _error(
+            world,
+            context,
+            f"crypto verify hmac --key-filter attr.label=mac --data {other} "
+            f"--signature {mac['signature']}",
+        )["data"].lower()
     )
 
 

@@ -695,6 +695,12 @@ def test_offline_signatures_verify_in_the_hsm(hsm, alice, rsa_private):
     )
     signature = rsa_private.sign(b"signed outside", padding.PKCS1v15(), hashes.SHA256())
     hsm.verify(alice, public, "CKM_SHA256_RSA_PKCS", b"signed outside", signature)
+    assert (
+        _code(
+            lambda: hsm.verify(alice, public, "CKM_SHA256_RSA_PKCS", b"signed elsewhere", signature)
+        )
+        == "CKR_SIGNATURE_INVALID"
+    )
 
 
 @pytest.mark.parametrize(
@@ -843,7 +849,7 @@ def test_private_keys_wrap_as_pkcs8_and_come_back(hsm, alice, rsa_private):
         attributes={"sign": True},
     )
     signature = hsm.sign(alice, restored, "CKM_SHA256_RSA_PKCS", b"back again")
-    rsa_private.public_key().verify(signature, b"back again", padding.PKCS1v15(), hashes.SHA256())
+    assert signature == rsa_private.sign(b"back again", padding.PKCS1v15(), hashes.SHA256())
 
 
 def test_rsa_oaep_wraps_secret_keys(hsm, alice, rsa_private):

@@ -173,8 +173,12 @@ def test_a_successful_login_resets_the_failure_count(hsm, world):
         _code(lambda: hsm.login(world.cluster_id, "bob", "bad-password"))
     hsm.close_session(world.login("bob"))
     for _attempt in range(4):
-        _code(lambda: hsm.login(world.cluster_id, "bob", "bad-password"))
-    hsm.login(world.cluster_id, "bob", PASSWORDS["bob"])
+        assert _code(lambda: hsm.login(world.cluster_id, "bob", "bad-password")) == (
+            "CKR_PIN_INCORRECT"
+        )
+    session = hsm.login(world.cluster_id, "bob", PASSWORDS["bob"])
+    assert hsm.session_info(session)["username"] == "bob"
+    assert _users(hsm, world)["bob"]["locked"] == "false"
 
 
 # --- user management --------------------------------------------------------------------------------

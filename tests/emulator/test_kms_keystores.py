@@ -139,7 +139,9 @@ def test_create_store_errors(
 def test_trust_anchor_comparison_ignores_line_breaks(env: Env) -> None:
     env.backend.add_cluster()
 
-    create_store(env.kms(), TrustAnchorCertificate=TRUST_ANCHOR.replace("\n", "\r\n"))
+    store_id = create_store(env.kms(), TrustAnchorCertificate=TRUST_ANCHOR.replace("\n", "\r\n"))
+    stores = env.kms().describe_custom_key_stores(ROOT, {"CustomKeyStoreId": store_id})
+    assert [s["CustomKeyStoreId"] for s in stores["CustomKeyStores"]] == [store_id]
 
 
 def test_required_fields_of_a_cloudhsm_store(env: Env) -> None:

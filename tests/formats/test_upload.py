@@ -179,7 +179,6 @@ def test_every_format_round_trips_through_upload(name: str) -> None:
 STARTER = Path(__file__).resolve().parents[2] / "content" / "banks" / "starter.yaml"
 
 
-@pytest.mark.skipif(not STARTER.exists(), reason="starter bank not written yet")
 def test_starter_bank_round_trips_through_yaml_and_gift() -> None:
     result = parse_upload(STARTER.read_bytes(), STARTER.name, None)
     assert result.bank is not None and result.questions

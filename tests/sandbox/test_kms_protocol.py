@@ -173,6 +173,7 @@ def test_failed_calls_are_audited_and_the_audit_never_holds_plaintext(client, cr
     assert "c2VjcmV0LXBsYWludGV4dA" not in stored and "secret-plaintext" not in stored
 
 
+@pytest.mark.logs_errors
 def test_an_internal_fault_is_a_500_kms_internal_exception(client, credentials, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
