@@ -1,0 +1,594 @@
+"""The CloudHSM API (control plane): clusters, HSMs and backups, and the simulated clock's
+work that becomes due (an HSM finishing its creation, daily backups).
+
+Requests and responses are dicts shaped like the AWS JSON; errors are the CloudHSM API's
+exceptions (:mod:`.errors`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from . import pki
+from .errors import (
+    CloudHsmInvalidRequestException,
+    CloudHsmResourceLimitExceededException,
+    CloudHsmResourceNotFoundException,
+)
+from .state import (
+    BACKUP_INTERVAL,
+    CLUSTER_CREATE_TIME,
+    DELETE_TIME,
+    HSM_CREATE_TIME,
+    HSM_TYPES,
+    ID_ALPHABET,
+    INITIALIZE_TIME,
+    JSON,
+    HsmState,
+)
+
+
+def process_due(engine: HsmState) -> None:
+    """Apply every state change that the clock has made due, in all clusters.
+
+    Every public call does this for the clusters it touches, so hosts never need to call
+    it; a lab may call it to refresh a dashboard.
+    """
+    for cluster_id, _record in engine._storage.list("hsm.cluster"):
+        advance(engine, engine._cluster_record(cluster_id))
+
+
+def advance(engine: HsmState, cluster: JSON, now: float | None = None) -> JSON:
+    """Apply due transitions to one cluster, oldest first; return the updated record.
+    ``now``: the call's clock reading, if it has one."""
+    meta = cluster["_"]
+    if now is None:
+        now = engine._now()
+    if meta["next_due"] is None or meta["next_due"] > now:
+        return cluster
+    for _ in range(1000):  # bounded: every step consumes one due event
+        event = _next_event(engine, cluster)
+        if event is None or event[0] > now:
+            break
+        when, kind, subject = event
+        if kind == "cluster":
+            _finish_cluster_transition(engine, cluster, when)
+        elif kind == "hsm":
+            _finish_hsm_transition(engine, cluster, subject, when)
+        else:
+            periods = int((now - meta["last_backup"]) // BACKUP_INTERVAL.total_seconds())
+            _take_backup(
+                engine, cluster, meta["last_backup"] + periods * BACKUP_INTERVAL.total_seconds()
+            )
+    refresh_health(engine, cluster)
+    next_event = _next_event(engine, cluster)
+    meta["next_due"] = next_event[0] if next_event else None
+    engine._put_cluster(cluster)
+    return cluster
+
+
+def _next_event(engine: HsmState, cluster: JSON) -> tuple[float, str, str] | None:
+    meta = cluster["_"]
+    events: list[tuple[float, str, str]] = []
+    if meta["state_due"] is not None:
+        events.append((meta["state_due"], "cluster", cluster["ClusterId"]))
+    for hsm_id, summary in meta["hsms"].items():
+        if summary["due"] is not None:
+            events.append((summary["due"], "hsm", hsm_id))
+    if _backups_enabled(engine, cluster):
+        events.append((meta["last_backup"] + BACKUP_INTERVAL.total_seconds(), "backup", ""))
+    return min(events) if events else None
+
+
+def _backups_enabled(engine: HsmState, cluster: JSON) -> bool:
+    return (
+        cluster["State"] in ("INITIALIZED", "ACTIVE", "DEGRADED")
+        and cluster["_"]["last_backup"] is not None
+        and any(s["state"] == "ACTIVE" for s in cluster["_"]["hsms"].values())
+    )
+
+
+def _finish_cluster_transition(engine: HsmState, cluster: JSON, when: float) -> None:
+    meta = cluster["_"]
+    meta["state_due"] = None
+    state = cluster["State"]
+    if state == "CREATE_IN_PROGRESS":
+        if meta["activated"]:
+            cluster["State"] = "ACTIVE"
+            cluster["StateMessage"] = "Cluster restored from a backup and ready."
+            meta["last_backup"] = when
+        else:
+            cluster["State"] = "UNINITIALIZED"
+            cluster["StateMessage"] = "Cluster created; add an HSM to get its CSR."
+    elif state == "INITIALIZE_IN_PROGRESS":
+        cluster["State"] = "INITIALIZED"
+        cluster["StateMessage"] = "Cluster initialized; activate it with CloudHSM CLI."
+        meta["last_backup"] = when
+    elif state == "DELETE_IN_PROGRESS":
+        cluster["State"] = "DELETED"
+        cluster["StateMessage"] = "Cluster deleted."
+
+
+def _finish_hsm_transition(engine: HsmState, cluster: JSON, hsm_id: str, when: float) -> None:
+    hsm = engine._hsm_record(hsm_id)
+    if hsm is None:
+        cluster["_"]["hsms"].pop(hsm_id, None)
+        return
+    hsm["_"]["due"] = None
+    if hsm["State"] == "CREATE_IN_PROGRESS":
+        hsm["State"] = "ACTIVE"
+        hsm["StateMessage"] = "HSM created."
+        engine._put_hsm(cluster, hsm)
+        if cluster["State"] == "UNINITIALIZED" and not cluster["Certificates"].get("ClusterCsr"):
+            private_der, csr_pem = pki.make_cluster_csr(cluster["ClusterId"], hsm_id)
+            cluster["_"]["csr_key"] = engine._sealer.seal(
+                private_der, cluster["ClusterId"] + "/csr"
+            )
+            cluster["Certificates"]["ClusterCsr"] = csr_pem
+        _restore_into_hsm(engine, cluster, hsm_id)
+    elif hsm["State"] == "DELETE_IN_PROGRESS":
+        engine._storage.delete("hsm.hsm", hsm_id)
+        cluster["_"]["hsms"].pop(hsm_id, None)
+        for key in engine._keys(cluster["ClusterId"]):
+            if hsm_id in key["hsms"]:
+                key["hsms"].remove(hsm_id)
+                engine._put_key(key)
+
+
+def _restore_into_hsm(engine: HsmState, cluster: JSON, hsm_id: str) -> None:
+    """A new HSM starts from the latest backup, then the cluster syncs the rest to it.
+
+    Both end in the same place here: every token key of the cluster is placed on the new
+    HSM (session keys stay on the HSM of their session).
+    """
+    for key in engine._keys(cluster["ClusterId"]):
+        if key["session_id"] is None and hsm_id not in key["hsms"]:
+            key["hsms"].append(hsm_id)
+            engine._put_key(key)
+
+
+def refresh_health(engine: HsmState, cluster: JSON) -> None:
+    """ACTIVE <-> DEGRADED follows the HSMs once a cluster is activated."""
+    if cluster["State"] not in ("ACTIVE", "DEGRADED"):
+        return
+    degraded = any(s["state"] == "DEGRADED" for s in cluster["_"]["hsms"].values())
+    if degraded:
+        cluster["State"] = "DEGRADED"
+        cluster["StateMessage"] = "An HSM in the cluster has failed; replace it."
+    elif cluster["State"] == "DEGRADED":
+        cluster["State"] = "ACTIVE"
+        cluster["StateMessage"] = "Cluster is healthy."
+
+
+def schedule(engine: HsmState, cluster: JSON) -> None:
+    next_event = _next_event(engine, cluster)
+    cluster["_"]["next_due"] = next_event[0] if next_event else None
+
+
+def _zone_of(engine: HsmState, subnet_id: str, position: int) -> str:
+    return engine._subnet_zones.get(subnet_id) or f"{engine.region}{ID_ALPHABET[position]}"
+
+
+def create_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
+    """CreateCluster: ``HsmType``, ``SubnetIds`` (one per AZ), optional ``Mode`` (hsm2m
+    only), ``SourceBackupId``, ``BackupRetentionPolicy``, ``TagList``. Returns
+    ``{"Cluster": {...}}`` in CREATE_IN_PROGRESS.
+    """
+    with engine._audited("CreateCluster", engine.caller) as audit:
+        process_due(engine)
+        hsm_type = request.get("HsmType")
+        if hsm_type not in HSM_TYPES:
+            raise CloudHsmInvalidRequestException(f"HsmType must be one of {', '.join(HSM_TYPES)}.")
+        mode = request.get("Mode")
+        if mode is not None and hsm_type != "hsm2m.medium":
+            raise CloudHsmInvalidRequestException("Mode is supported only for hsm2m.medium.")
+        if hsm_type == "hsm2m.medium":
+            mode = mode or "FIPS"
+            if mode not in ("FIPS", "NON_FIPS"):
+                raise CloudHsmInvalidRequestException("Mode must be FIPS or NON_FIPS.")
+        subnets = request.get("SubnetIds")
+        if not isinstance(subnets, list) or not subnets or len(subnets) > 20:
+            raise CloudHsmInvalidRequestException("SubnetIds must list 1 to 20 subnets.")
+        mapping: dict[str, str] = {}
+        for position, subnet in enumerate(subnets):
+            if not isinstance(subnet, str) or not re.fullmatch(r"subnet-[0-9a-zA-Z]{1,40}", subnet):
+                raise CloudHsmInvalidRequestException(f"Invalid subnet id {subnet!r}.")
+            zone = _zone_of(engine, subnet, position)
+            if zone in mapping:
+                raise CloudHsmInvalidRequestException(
+                    "You can specify only one subnet per Availability Zone."
+                )
+            mapping[zone] = subnet
+        live = [c for _, c in engine._storage.list("hsm.cluster") if c["State"] != "DELETED"]
+        if len(live) >= engine.max_clusters:
+            raise CloudHsmResourceLimitExceededException(
+                f"You have reached the quota of {engine.max_clusters} clusters in this Region."
+            )
+        backup = None
+        source_backup = request.get("SourceBackupId")
+        if source_backup is not None:
+            backup_id = str(source_backup).rsplit("/", 1)[-1]
+            backup = engine._storage.get("hsm.backup", backup_id)
+            if backup is None or backup["BackupState"] != "READY":
+                raise CloudHsmResourceNotFoundException(f"Backup {backup_id} was not found.")
+        retention = request.get("BackupRetentionPolicy") or {"Type": "DAYS", "Value": "90"}
+        cluster_id = engine._new_id("cluster-")
+        audit.target = cluster_id
+        now = engine._now()
+        cluster: JSON = {
+            "BackupPolicy": "DEFAULT",
+            "BackupRetentionPolicy": dict(retention),
+            "ClusterId": cluster_id,
+            "CreateTimestamp": now,
+            "HsmType": hsm_type,
+            "SecurityGroup": engine._new_id("sg-", 17),
+            "State": "CREATE_IN_PROGRESS",
+            "StateMessage": "Cluster is being created.",
+            "SubnetMapping": mapping,
+            "VpcId": "vpc-" + hashlib.sha256("".join(subnets).encode()).hexdigest()[:17],
+            "NetworkType": "IPV4",
+            "Certificates": {},
+            "TagList": list(request.get("TagList") or []),
+            "_": {
+                "hsms": {},
+                "state_due": now + CLUSTER_CREATE_TIME.total_seconds(),
+                "next_due": None,
+                "next_handle": 1,
+                "activated": False,
+                "trust_anchor": None,
+                "csr_key": None,
+                "last_backup": None,
+                "quorum": {"user": 1, "quorum": 1},
+            },
+        }
+        if mode is not None:
+            cluster["Mode"] = mode
+        if backup is not None:
+            _restore_cluster_from_backup(engine, cluster, backup)
+        else:
+            _create_builtin_users(engine, cluster_id)
+        schedule(engine, cluster)
+        engine._put_cluster(cluster)
+        return {"Cluster": _describe_cluster(engine, cluster)}
+
+
+def _create_builtin_users(engine: HsmState, cluster_id: str) -> None:
+    for username, role in (("admin", "unactivated-admin"), ("app_user", "appliance")):
+        engine._storage.put(
+            "hsm.user",
+            engine._user_id(cluster_id, username),
+            {
+                "cluster_id": cluster_id,
+                "username": username,
+                "role": role,
+                "password": None,
+                "failed_logins": 0,
+                "locked": False,
+            },
+        )
+
+
+def _restore_cluster_from_backup(engine: HsmState, cluster: JSON, backup: JSON) -> None:
+    cluster_id = cluster["ClusterId"]
+    content = backup["_"]
+    cluster["SourceBackupId"] = backup["BackupId"]
+    cluster["Certificates"] = dict(content["certificates"])
+    meta = cluster["_"]
+    meta["activated"] = True
+    meta["trust_anchor"] = content["trust_anchor"]
+    meta["next_handle"] = content["next_handle"]
+    meta["quorum"] = dict(content["quorum"])
+    for user in content["users"]:
+        user = dict(user, cluster_id=cluster_id)
+        engine._storage.put("hsm.user", engine._user_id(cluster_id, user["username"]), user)
+    for saved in content["keys"]:
+        material = engine._sealer.unseal(saved["material"], saved["sealed_as"])
+        key = dict(saved["key"], cluster_id=cluster_id, hsms=[])
+        key["material"] = engine._seal(cluster_id, key["handle"], material)
+        engine._put_key(key)
+
+
+def _describe_cluster(engine: HsmState, cluster: JSON) -> JSON:
+    public = {k: v for k, v in cluster.items() if k != "_"}
+    public["Certificates"] = dict(cluster["Certificates"])
+    hsms = []
+    for hsm_id in sorted(cluster["_"]["hsms"]):
+        hsm = engine._hsm_record(hsm_id)
+        if hsm is not None:
+            hsms.append({k: v for k, v in hsm.items() if k != "_"})
+    public["Hsms"] = hsms
+    return public
+
+
+def describe_clusters(engine: HsmState, request: Mapping[str, Any] | None = None) -> JSON:
+    """DescribeClusters with ``Filters`` (``clusterIds``, ``states``, ``vpcIds``),
+    ``MaxResults`` and ``NextToken``. Returns ``{"Clusters": [...], "NextToken"?}``."""
+    request = request or {}
+    with engine._audited("DescribeClusters", engine.caller):
+        process_due(engine)
+        filters = request.get("Filters") or {}
+        clusters = []
+        for _, cluster in engine._storage.list("hsm.cluster"):
+            if "clusterIds" in filters and cluster["ClusterId"] not in filters["clusterIds"]:
+                continue
+            if "states" in filters and cluster["State"] not in filters["states"]:
+                continue
+            if "vpcIds" in filters and cluster["VpcId"] not in filters["vpcIds"]:
+                continue
+            clusters.append(_describe_cluster(engine, cluster))
+        page, token = _paginate(clusters, request)
+        result: JSON = {"Clusters": page}
+        if token:
+            result["NextToken"] = token
+        return result
+
+
+def _paginate(items: list[JSON], request: Mapping[str, Any]) -> tuple[list[JSON], str | None]:
+    try:
+        start = int(request.get("NextToken") or 0)
+    except ValueError:
+        raise CloudHsmInvalidRequestException("Invalid NextToken.") from None
+    limit = request.get("MaxResults")
+    if limit is None:
+        return items[start:], None
+    if not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise CloudHsmInvalidRequestException("MaxResults must be between 1 and 100.")
+    end = start + limit
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+def create_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
+    """CreateHsm(``ClusterId``, ``AvailabilityZone``): a new HSM, CREATE_IN_PROGRESS for a
+    few simulated minutes. An uninitialized cluster takes only one HSM (its CSR comes from
+    it); in an initialized cluster the new HSM is restored from the latest backup."""
+    cluster_id = str(request.get("ClusterId", ""))
+    with engine._audited("CreateHsm", engine.caller, cluster_id) as audit:
+        cluster = advance(engine, engine._cluster_record(cluster_id))
+        zone = request.get("AvailabilityZone")
+        if cluster["State"] not in ("UNINITIALIZED", "INITIALIZED", "ACTIVE", "DEGRADED"):
+            raise CloudHsmInvalidRequestException(
+                f"Cannot add an HSM to a cluster in state {cluster['State']}."
+            )
+        if zone not in cluster["SubnetMapping"]:
+            raise CloudHsmInvalidRequestException(
+                f"The cluster has no subnet in Availability Zone {zone}."
+            )
+        live = [s for s in cluster["_"]["hsms"].values() if s["state"] != "DELETE_IN_PROGRESS"]
+        if cluster["State"] == "UNINITIALIZED" and live:
+            raise CloudHsmInvalidRequestException(
+                "An uninitialized cluster can have only one HSM; initialize it first."
+            )
+        if len(live) >= engine.max_hsms:
+            raise CloudHsmResourceLimitExceededException(
+                f"The cluster has reached the quota of {engine.max_hsms} HSMs."
+            )
+        hsm = _new_hsm(engine, cluster, str(zone), request.get("IpAddress"))
+        audit.target = f"{cluster_id}/{hsm['HsmId']}"
+        schedule(engine, cluster)
+        engine._put_cluster(cluster)
+        return {"Hsm": {k: v for k, v in hsm.items() if k != "_"}}
+
+
+def _new_hsm(engine: HsmState, cluster: JSON, zone: str, ip_address: object = None) -> JSON:
+    raw = engine._random.token_bytes(2)
+    hsm: JSON = {
+        "AvailabilityZone": zone,
+        "ClusterId": cluster["ClusterId"],
+        "SubnetId": cluster["SubnetMapping"][zone],
+        "EniId": engine._new_id("eni-", 17),
+        "EniIp": str(ip_address) if ip_address else f"10.0.{raw[0]}.{raw[1] % 250 + 4}",
+        "HsmId": engine._new_id("hsm-"),
+        "HsmType": cluster["HsmType"],
+        "State": "CREATE_IN_PROGRESS",
+        "StateMessage": "HSM is being created.",
+        "_": {"due": engine._now() + HSM_CREATE_TIME.total_seconds()},
+    }
+    engine._put_hsm(cluster, hsm)
+    return hsm
+
+
+def delete_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
+    """DeleteHsm(``ClusterId`` and one of ``HsmId``, ``EniId``, ``EniIp``). A backup of the
+    cluster is taken first. Returns ``{"HsmId": ...}``."""
+    cluster_id = str(request.get("ClusterId", ""))
+    with engine._audited("DeleteHsm", engine.caller, cluster_id) as audit:
+        cluster = advance(engine, engine._cluster_record(cluster_id))
+        hsm = _find_hsm(engine, cluster, request)
+        audit.target = f"{cluster_id}/{hsm['HsmId']}"
+        if hsm["State"] in ("DELETE_IN_PROGRESS", "DELETED"):
+            raise CloudHsmInvalidRequestException(f"HSM {hsm['HsmId']} is already being deleted.")
+        if cluster["_"]["last_backup"] is not None:
+            _take_backup(engine, cluster, engine._now())
+        hsm["State"] = "DELETE_IN_PROGRESS"
+        hsm["StateMessage"] = "HSM is being deleted."
+        hsm["_"]["due"] = engine._now() + DELETE_TIME.total_seconds()
+        engine._put_hsm(cluster, hsm)
+        refresh_health(engine, cluster)
+        schedule(engine, cluster)
+        engine._put_cluster(cluster)
+        return {"HsmId": hsm["HsmId"]}
+
+
+def _find_hsm(engine: HsmState, cluster: JSON, request: Mapping[str, Any]) -> JSON:
+    wanted = {k: request[k] for k in ("HsmId", "EniId", "EniIp") if request.get(k)}
+    if not wanted:
+        raise CloudHsmInvalidRequestException("Specify HsmId, EniId or EniIp.")
+    for hsm_id in cluster["_"]["hsms"]:
+        hsm = engine._hsm_record(hsm_id)
+        if hsm is not None and all(hsm[k] == v for k, v in wanted.items()):
+            return hsm
+    raise CloudHsmResourceNotFoundException(f"HSM {wanted} was not found in the cluster.")
+
+
+def initialize_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
+    """InitializeCluster(``ClusterId``, ``SignedCert``, ``TrustAnchor``).
+
+    The signed certificate must carry the cluster CSR's public key and be signed by the
+    self-signed trust anchor; anything else is CloudHsmInvalidRequestException.
+    """
+    cluster_id = str(request.get("ClusterId", ""))
+    with engine._audited("InitializeCluster", engine.caller, cluster_id):
+        cluster = advance(engine, engine._cluster_record(cluster_id))
+        if cluster["State"] != "UNINITIALIZED":
+            raise CloudHsmInvalidRequestException(
+                f"The cluster is {cluster['State']}; only an UNINITIALIZED cluster can be "
+                "initialized."
+            )
+        csr = cluster["Certificates"].get("ClusterCsr")
+        if not csr:
+            raise CloudHsmInvalidRequestException(
+                "The cluster has no CSR yet: create an HSM and wait until it is ACTIVE."
+            )
+        signed, anchor = request.get("SignedCert"), request.get("TrustAnchor")
+        if not isinstance(signed, str) or not isinstance(anchor, str):
+            raise CloudHsmInvalidRequestException("SignedCert and TrustAnchor are required.")
+        pki.verify_cluster_certificate(csr, signed, anchor, engine._clock.now())
+        cluster["Certificates"]["ClusterCertificate"] = signed
+        cluster["_"]["trust_anchor"] = anchor
+        cluster["State"] = "INITIALIZE_IN_PROGRESS"
+        cluster["StateMessage"] = "Cluster is being initialized."
+        cluster["_"]["state_due"] = engine._now() + INITIALIZE_TIME.total_seconds()
+        schedule(engine, cluster)
+        engine._put_cluster(cluster)
+        return {"State": cluster["State"], "StateMessage": cluster["StateMessage"]}
+
+
+def delete_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
+    """DeleteCluster(``ClusterId``): only a cluster without HSMs. Its users and keys are
+    destroyed; its backups stay. Returns ``{"Cluster": {...}}`` in DELETE_IN_PROGRESS."""
+    cluster_id = str(request.get("ClusterId", ""))
+    with engine._audited("DeleteCluster", engine.caller, cluster_id):
+        cluster = advance(engine, engine._cluster_record(cluster_id))
+        if cluster["State"] in ("DELETE_IN_PROGRESS", "DELETED"):
+            raise CloudHsmInvalidRequestException("The cluster is already being deleted.")
+        if cluster["_"]["hsms"]:
+            raise CloudHsmInvalidRequestException(
+                "Delete all HSMs in the cluster before deleting the cluster."
+            )
+        for user in engine._users(cluster_id):
+            engine._storage.delete("hsm.user", engine._user_id(cluster_id, user["username"]))
+        for key in engine._keys(cluster_id):
+            engine._delete_key(key)
+        for session_id, session in engine._storage.list("hsm.session"):
+            if session["cluster_id"] == cluster_id:
+                engine._storage.delete("hsm.session", session_id)
+        cluster["State"] = "DELETE_IN_PROGRESS"
+        cluster["StateMessage"] = "Cluster is being deleted."
+        cluster["_"]["state_due"] = engine._now() + DELETE_TIME.total_seconds()
+        schedule(engine, cluster)
+        engine._put_cluster(cluster)
+        return {"Cluster": _describe_cluster(engine, cluster)}
+
+
+def describe_backups(engine: HsmState, request: Mapping[str, Any] | None = None) -> JSON:
+    """DescribeBackups with ``Filters`` (``backupIds``, ``clusterIds``, ``states``),
+    ``SortAscending``, ``MaxResults``, ``NextToken``."""
+    request = request or {}
+    with engine._audited("DescribeBackups", engine.caller):
+        process_due(engine)
+        filters = request.get("Filters") or {}
+        backups = []
+        for _, backup in engine._storage.list("hsm.backup"):
+            if "backupIds" in filters and backup["BackupId"] not in filters["backupIds"]:
+                continue
+            if "clusterIds" in filters and backup["ClusterId"] not in filters["clusterIds"]:
+                continue
+            if "states" in filters and backup["BackupState"] not in filters["states"]:
+                continue
+            backups.append({k: v for k, v in backup.items() if k != "_"})
+        ascending = bool(request.get("SortAscending", False))
+        backups.sort(key=lambda b: (b["CreateTimestamp"], b["BackupId"]), reverse=not ascending)
+        page, token = _paginate(backups, request)
+        result: JSON = {"Backups": page}
+        if token:
+            result["NextToken"] = token
+        return result
+
+
+def _take_backup(engine: HsmState, cluster: JSON, when: float) -> JSON:
+    """Snapshot users, token keys, certificates and quorum settings into a READY backup."""
+    cluster_id = cluster["ClusterId"]
+    backup_id = engine._new_id("backup-")
+    keys = []
+    for key in engine._keys(cluster_id):
+        if key["session_id"] is not None:
+            continue
+        saved = {k: v for k, v in key.items() if k not in ("material", "hsms")}
+        keys.append(
+            {
+                "key": saved,
+                "material": key["material"],
+                "sealed_as": engine._key_id(cluster_id, key["handle"]),
+            }
+        )
+    users = [{k: v for k, v in u.items() if k != "cluster_id"} for u in engine._users(cluster_id)]
+    backup: JSON = {
+        "BackupId": backup_id,
+        "BackupArn": f"arn:aws:cloudhsm:{engine.region}:{engine.account_id}:backup/{backup_id}",
+        "BackupState": "READY",
+        "ClusterId": cluster_id,
+        "CreateTimestamp": when,
+        "NeverExpires": False,
+        "HsmType": cluster["HsmType"],
+        "_": {
+            "users": users,
+            "keys": keys,
+            "certificates": dict(cluster["Certificates"]),
+            "trust_anchor": cluster["_"]["trust_anchor"],
+            "next_handle": cluster["_"]["next_handle"],
+            "quorum": dict(cluster["_"]["quorum"]),
+        },
+    }
+    if "Mode" in cluster:
+        backup["Mode"] = cluster["Mode"]
+    engine._storage.put("hsm.backup", backup_id, backup)
+    cluster["_"]["last_backup"] = when
+    engine._log.record(
+        principal="cloudhsm.amazonaws.com",
+        operation="CreateBackup",
+        target=f"{cluster_id}/{backup_id}",
+        result="ok",
+        detail={"users": len(users), "keys": len(keys)},
+    )
+    return backup
+
+
+def fail_hsm(engine: HsmState, hsm_id: str) -> JSON:
+    """Lab: make an ACTIVE HSM fail. The HSM becomes DEGRADED and so does its cluster;
+    sessions move to the other HSMs. Returns the HSM description."""
+    with engine._audited("FailHsm", engine.caller, hsm_id):
+        hsm = engine._hsm_record(hsm_id)
+        if hsm is None:
+            raise CloudHsmResourceNotFoundException(f"HSM {hsm_id} was not found.")
+        cluster = advance(engine, engine._cluster_record(hsm["ClusterId"]))
+        hsm = engine._hsm_record(hsm_id)
+        if hsm is None or hsm["State"] != "ACTIVE":
+            raise CloudHsmInvalidRequestException("Only an ACTIVE HSM can fail.")
+        hsm["State"] = "DEGRADED"
+        hsm["StateMessage"] = "The HSM has failed and must be replaced."
+        engine._put_hsm(cluster, hsm)
+        refresh_health(engine, cluster)
+        schedule(engine, cluster)
+        engine._put_cluster(cluster)
+        return {k: v for k, v in hsm.items() if k != "_"}
+
+
+def replace_hsm(engine: HsmState, hsm_id: str) -> JSON:
+    """Lab: delete an HSM (usually a DEGRADED one) and create a new one in the same
+    Availability Zone, restored from the backup taken at the deletion."""
+    hsm = engine._hsm_record(hsm_id)
+    if hsm is None:
+        raise CloudHsmResourceNotFoundException(f"HSM {hsm_id} was not found.")
+    delete_hsm(engine, {"ClusterId": hsm["ClusterId"], "HsmId": hsm_id})
+    return create_hsm(
+        engine, {"ClusterId": hsm["ClusterId"], "AvailabilityZone": hsm["AvailabilityZone"]}
+    )
+
+
+def trust_anchor(engine: HsmState, cluster_id: str) -> str | None:
+    """The trust anchor PEM given at InitializeCluster (None before)."""
+    cluster = engine._storage.get("hsm.cluster", cluster_id)
+    return None if cluster is None else cluster["_"]["trust_anchor"]
