@@ -15,11 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from . import attributes as attrs
 from . import mechanisms, sessions
 from . import primitives as prim
-from .errors import (
-    HsmAvailabilityError,
-    Pkcs11Error,
-    RoleError,
-)
+from .errors import HsmAvailabilityError, Pkcs11Error, RoleError
 from .state import (
     JSON,
     MAX_SHARED_USERS,

@@ -15,16 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import keys, sessions
 from . import primitives as prim
-from .errors import (
-    Pkcs11Error,
-)
-from .state import (
-    JSON,
-    HsmState,
-    KeyHandle,
-    key_reference,
-    unb64,
-)
+from .errors import Pkcs11Error
+from .state import JSON, HsmState, KeyHandle, key_reference, unb64
 
 SYMMETRIC_ENCRYPT = ("CKM_AES_GCM", "CKM_AES_CBC_PAD", "CKM_AES_CTR")
 WRAP_MECHANISMS = ("CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD", "CKM_AES_GCM", "CKM_RSA_PKCS_OAEP")

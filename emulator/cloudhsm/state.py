@@ -20,11 +20,7 @@ from typing import Any, Literal
 
 from emulator.core import AuditLog, Clock, RandomSource, Sealer, Storage
 
-from .errors import (
-    CloudHsmResourceNotFoundException,
-    HsmError,
-    Pkcs11Error,
-)
+from .errors import CloudHsmResourceNotFoundException, HsmError, Pkcs11Error
 
 JSON = dict[str, Any]
 KeyHandle = int

@@ -8,10 +8,7 @@ import hashlib
 import hmac
 
 from . import control_plane, sessions
-from .errors import (
-    Pkcs11Error,
-    QuorumError,
-)
+from .errors import Pkcs11Error, QuorumError
 from .state import (
     JSON,
     PBKDF2_ITERATIONS,

@@ -1,0 +1,183 @@
+"""Who may call an operation on a key: the key policy (explicit Deny wins), then grants,
+with explainable decisions (``decide``) and the fast check every key operation runs
+(``authorize``). Policy evaluation itself is :mod:`.policy`; grant matching :mod:`.access`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from emulator.kms.access import CROSS_ACCOUNT_ACTIONS, ConditionContext, Decision, grant_allows
+from emulator.kms.errors import AccessDeniedException
+from emulator.kms.policy import AccessRequest, KeyPolicy, PolicyVerdict, Principal
+from emulator.kms.records import KeyRecord
+from emulator.kms.specs import GRANT_OPERATIONS
+from emulator.kms.state import CACHE_LIMIT, Call, KmsState
+
+# Process-wide memos of pure functions (bounded: cleared when full).
+_POLICIES: dict[str, KeyPolicy] = {}
+_VERDICTS: dict[tuple[str, str, str, str], PolicyVerdict] = {}
+
+
+def _policy(text: str) -> KeyPolicy:
+    # Process-wide: a parsed policy is a pure function of its text (and never mutated).
+    policy = _POLICIES.get(text)
+    if policy is None:
+        if len(_POLICIES) > CACHE_LIMIT:
+            _POLICIES.clear()
+        policy = _POLICIES[text] = KeyPolicy.parse(text)
+    return policy
+
+
+def _verdict(
+    kms: KmsState,
+    principal: Principal,
+    key: KeyRecord,
+    action: str,
+    encryption_context: Mapping[str, str] | None,
+    extra: Mapping[str, Sequence[str]] | None,
+) -> PolicyVerdict:
+    policy = _policy(key.policy)
+    resource = kms._arn_prefix + "key/" + key.key_id
+    # Without conditions a verdict is a pure function of the policy text, the caller's
+    # ARN, the action and the key's ARN: memoised process-wide.
+    memo = (key.policy, principal.arn, action, resource) if policy.unconditional else None
+    if memo is not None:
+        found = _VERDICTS.get(memo)
+        if found is not None:
+            return found
+    context = ConditionContext(principal, key, encryption_context, extra)
+    verdict = policy.evaluate(AccessRequest(principal, action, resource, context))
+    if memo is not None:
+        if len(_VERDICTS) > CACHE_LIMIT:
+            _VERDICTS.clear()
+        _VERDICTS[memo] = verdict
+    return verdict
+
+
+def _allowing_grant(
+    kms: KmsState,
+    principal: Principal,
+    key: KeyRecord,
+    action: str,
+    encryption_context: Mapping[str, str] | None,
+) -> str | None:
+    operation = action[4:]
+    if operation not in GRANT_OPERATIONS:
+        return None
+    for grant in kms._grants_of(key.key_id):
+        if grant_allows(grant, principal, operation, encryption_context, key.is_symmetric):
+            return grant.grant_id
+    return None
+
+
+def decide(
+    kms: KmsState,
+    principal: Principal,
+    key: KeyRecord,
+    action: str,
+    encryption_context: Mapping[str, str] | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> Decision:
+    """Key policy (explicit Deny wins), then grants. No audit, no state checks."""
+    resource = kms.key_arn(key.key_id)
+    if principal.account != kms.account_id and action not in CROSS_ACCOUNT_ACTIONS:
+        return Decision(
+            False,
+            f"{action} cannot be used on a KMS key in another AWS account.",
+            action,
+            principal.arn,
+            resource,
+            "none",
+        )
+    verdict = _verdict(kms, principal, key, action, encryption_context, extra)
+    if verdict.effect is not None and verdict.statement_index is not None:
+        label = _policy(key.policy).describe(verdict.statement_index)
+        allowed = verdict.effect == "Allow"
+        reason = (
+            f"Allowed by key policy {label}."
+            if allowed
+            else f"Explicitly denied by key policy {label}; an explicit Deny overrides "
+            "every Allow and every grant."
+        )
+        return Decision(
+            allowed,
+            reason,
+            action,
+            principal.arn,
+            resource,
+            "policy",
+            verdict.statement_index,
+            verdict.statement_sid,
+        )
+    grant_id = _allowing_grant(kms, principal, key, action, encryption_context)
+    if grant_id is not None:
+        return Decision(
+            True,
+            f"Allowed by grant {grant_id}.",
+            action,
+            principal.arn,
+            resource,
+            "grant",
+            grant_id=grant_id,
+        )
+    return Decision(
+        False,
+        f"No key policy statement and no grant allows {action} for {principal.arn}.",
+        action,
+        principal.arn,
+        resource,
+        "none",
+    )
+
+
+def authorize(
+    kms: KmsState,
+    call: Call,
+    key: KeyRecord,
+    action: str,
+    encryption_context: Mapping[str, str] | None = None,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> str | None:
+    """Raise AccessDeniedException unless allowed; return the grant id if a grant (not
+    the key policy) allowed it. Same rules as ``decide``, minus building the reason."""
+    principal = call.principal
+    if principal is None:
+        principal = call.caller  # raises
+    explicit = False
+    if principal.account == kms.account_id or action in CROSS_ACCOUNT_ACTIONS:
+        # The memo lookup of _verdict, inlined: this runs on every key operation.
+        policy = _POLICIES.get(key.policy)
+        verdict = None
+        if policy is not None and policy.unconditional:
+            names = kms._key_names.get(key.key_id) or kms._name_key(key.key_id)
+            verdict = _VERDICTS.get((key.policy, principal.arn, action, names[1]))
+        if verdict is None:
+            verdict = _verdict(kms, principal, key, action, encryption_context, extra)
+        if verdict.effect == "Allow":
+            return None
+        explicit = verdict.effect == "Deny"
+        if not explicit:
+            grant_id = _allowing_grant(kms, principal, key, action, encryption_context)
+            if grant_id is not None:
+                call.detail["grantId"] = grant_id
+                return grant_id
+    why = (
+        "with an explicit deny in a resource-based policy"
+        if explicit
+        else f"because no resource-based policy allows the {action} action"
+    )
+    raise AccessDeniedException(
+        f"User: {call.principal_arn} is not authorized to perform: {action} "
+        f"on resource: {kms.key_arn(key.key_id)} {why}"
+    )
+
+
+def authorize_account(kms: KmsState, call: Call, action: str, resource: str = "*") -> None:
+    """IAM-only operations (CreateKey, ListKeys, custom key stores...). The emulator has
+    no IAM policies: every principal of this account is allowed, others are not."""
+    if call.caller.account != kms.account_id:
+        raise AccessDeniedException(
+            f"User: {call.principal_arn} is not authorized to perform: {action} on "
+            f"resource: {resource} because no identity-based policy allows the {action} action"
+        )
