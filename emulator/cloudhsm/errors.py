@@ -48,31 +48,29 @@ class HsmError(Exception):
 
 
 class CloudHsmApiError(HsmError):
-    """An error of the CloudHSM API; ``code`` is the AWS exception name."""
+    """An error of the CloudHSM API; ``code`` is the AWS exception name, the subclass's."""
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.code = cls.__name__
 
 
-class CloudHsmInvalidRequestException(CloudHsmApiError):
-    code = "CloudHsmInvalidRequestException"
+class CloudHsmInvalidRequestException(CloudHsmApiError): ...
 
 
-class CloudHsmResourceNotFoundException(CloudHsmApiError):
-    code = "CloudHsmResourceNotFoundException"
+class CloudHsmResourceNotFoundException(CloudHsmApiError): ...
 
 
-class CloudHsmAccessDeniedException(CloudHsmApiError):
-    code = "CloudHsmAccessDeniedException"
+class CloudHsmAccessDeniedException(CloudHsmApiError): ...
 
 
-class CloudHsmResourceLimitExceededException(CloudHsmApiError):
-    code = "CloudHsmResourceLimitExceededException"
+class CloudHsmResourceLimitExceededException(CloudHsmApiError): ...
 
 
-class CloudHsmInternalFailureException(CloudHsmApiError):
-    code = "CloudHsmInternalFailureException"
+class CloudHsmInternalFailureException(CloudHsmApiError): ...
 
 
-class CloudHsmServiceException(CloudHsmApiError):
-    code = "CloudHsmServiceException"
+class CloudHsmServiceException(CloudHsmApiError): ...
 
 
 # --- data plane ----------------------------------------------------------------------------------

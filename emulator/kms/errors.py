@@ -55,10 +55,19 @@ __all__ = [
 
 
 class KmsError(Exception):
-    """Base of every error the KMS engine raises on purpose."""
+    """Base of every error the KMS engine raises on purpose.
+
+    A subclass is named exactly like the AWS error; its ``code`` is that name and its
+    ``status`` the HTTP status AWS sends (400 unless the class says otherwise).
+    """
 
     code: ClassVar[str] = "KMSInternalException"
     status: ClassVar[int] = 400
+
+    def __init_subclass__(cls, *, status: int = 400) -> None:
+        super().__init_subclass__()
+        cls.code = cls.__name__
+        cls.status = status
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
@@ -75,161 +84,116 @@ class KmsError(Exception):
         return {"__type": self.code, "message": self.message}
 
 
+# The AWS errors, one line each unless AWS gives them a status other than 400 or a note helps.
 class AccessDeniedException(KmsError):
     """The key policy, grants and (emulated) IAM do not allow the call."""
 
-    code = "AccessDeniedException"
+
+class AlreadyExistsException(KmsError): ...
 
 
-class AlreadyExistsException(KmsError):
-    code = "AlreadyExistsException"
+class CloudHsmClusterInUseException(KmsError): ...
 
 
-class CloudHsmClusterInUseException(KmsError):
-    code = "CloudHsmClusterInUseException"
+class CloudHsmClusterInvalidConfigurationException(KmsError): ...
 
 
-class CloudHsmClusterInvalidConfigurationException(KmsError):
-    code = "CloudHsmClusterInvalidConfigurationException"
+class CloudHsmClusterNotActiveException(KmsError): ...
 
 
-class CloudHsmClusterNotActiveException(KmsError):
-    code = "CloudHsmClusterNotActiveException"
+class CloudHsmClusterNotFoundException(KmsError): ...
 
 
-class CloudHsmClusterNotFoundException(KmsError):
-    code = "CloudHsmClusterNotFoundException"
+class CloudHsmClusterNotRelatedException(KmsError): ...
 
 
-class CloudHsmClusterNotRelatedException(KmsError):
-    code = "CloudHsmClusterNotRelatedException"
+class CustomKeyStoreHasCMKsException(KmsError): ...
 
 
-class CustomKeyStoreHasCMKsException(KmsError):
-    code = "CustomKeyStoreHasCMKsException"
+class CustomKeyStoreInvalidStateException(KmsError): ...
 
 
-class CustomKeyStoreInvalidStateException(KmsError):
-    code = "CustomKeyStoreInvalidStateException"
+class CustomKeyStoreNameInUseException(KmsError): ...
 
 
-class CustomKeyStoreNameInUseException(KmsError):
-    code = "CustomKeyStoreNameInUseException"
+class CustomKeyStoreNotFoundException(KmsError): ...
 
 
-class CustomKeyStoreNotFoundException(KmsError):
-    code = "CustomKeyStoreNotFoundException"
+class DisabledException(KmsError): ...
 
 
-class DisabledException(KmsError):
-    code = "DisabledException"
-
-
-class DryRunOperationException(KmsError):
+class DryRunOperationException(KmsError, status=412):
     """The request would have succeeded, but ``DryRun`` was set."""
 
-    code = "DryRunOperationException"
-    status = 412
+
+class IncorrectKeyException(KmsError): ...
 
 
-class IncorrectKeyException(KmsError):
-    code = "IncorrectKeyException"
+class IncorrectTrustAnchorException(KmsError): ...
 
 
-class IncorrectTrustAnchorException(KmsError):
-    code = "IncorrectTrustAnchorException"
+class InvalidAliasNameException(KmsError): ...
 
 
-class InvalidAliasNameException(KmsError):
-    code = "InvalidAliasNameException"
-
-
-class InvalidArnException(KmsError):
-    code = "InvalidArnException"
+class InvalidArnException(KmsError): ...
 
 
 class InvalidCiphertextException(KmsError):
     """Any failure to open a ciphertext: one opaque error, whatever the cause."""
 
-    code = "InvalidCiphertextException"
+
+class InvalidGrantIdException(KmsError): ...
 
 
-class InvalidGrantIdException(KmsError):
-    code = "InvalidGrantIdException"
+class InvalidGrantTokenException(KmsError): ...
 
 
-class InvalidGrantTokenException(KmsError):
-    code = "InvalidGrantTokenException"
+class InvalidKeyUsageException(KmsError): ...
 
 
-class InvalidKeyUsageException(KmsError):
-    code = "InvalidKeyUsageException"
+class InvalidMarkerException(KmsError): ...
 
 
-class InvalidMarkerException(KmsError):
-    code = "InvalidMarkerException"
+class KMSInternalException(KmsError, status=500): ...
 
 
-class KMSInternalException(KmsError):
-    code = "KMSInternalException"
-    status = 500
+class KMSInvalidMacException(KmsError): ...
 
 
-class KMSInvalidMacException(KmsError):
-    code = "KMSInvalidMacException"
+class KMSInvalidSignatureException(KmsError): ...
 
 
-class KMSInvalidSignatureException(KmsError):
-    code = "KMSInvalidSignatureException"
+class KMSInvalidStateException(KmsError, status=409): ...
 
 
-class KMSInvalidStateException(KmsError):
-    code = "KMSInvalidStateException"
-    status = 409
+class KeyUnavailableException(KmsError, status=500): ...
 
 
-class KeyUnavailableException(KmsError):
-    code = "KeyUnavailableException"
-    status = 500
+class LimitExceededException(KmsError): ...
 
 
-class LimitExceededException(KmsError):
-    code = "LimitExceededException"
-
-
-class MalformedPolicyDocumentException(KmsError):
-    code = "MalformedPolicyDocumentException"
+class MalformedPolicyDocumentException(KmsError): ...
 
 
 class NotAuthorizedException(KmsError):
     """Used, as AWS does, for alias names in the reserved ``alias/aws/`` namespace."""
 
-    code = "NotAuthorizedException"
 
-
-class NotFoundException(KmsError):
-    code = "NotFoundException"
+class NotFoundException(KmsError): ...
 
 
 class SerializationException(KmsError):
     """A request body field could not be decoded (e.g. a blob that is not base64)."""
 
-    code = "SerializationException"
 
-
-class TagException(KmsError):
-    code = "TagException"
+class TagException(KmsError): ...
 
 
 class UnknownOperationException(KmsError):
     """``Kms.call`` was given an operation name the engine does not implement."""
 
-    code = "UnknownOperationException"
+
+class UnsupportedOperationException(KmsError): ...
 
 
-class UnsupportedOperationException(KmsError):
-    code = "UnsupportedOperationException"
-
-
-class ValidationException(KmsError):
-    code = "ValidationException"
+class ValidationException(KmsError): ...
