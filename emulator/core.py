@@ -14,6 +14,7 @@ import datetime as dt
 import marshal
 import os
 import random
+import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -403,3 +404,43 @@ class AuditLog:
 
     def events(self) -> list[JSON]:
         return self._storage.events(self._log)
+
+
+# --- what both engines share ---------------------------------------------------------------
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+
+
+class EngineState:
+    """The host's storage, clock, randomness and sealer, the account and Region, and the
+    engine's audit log (``log``: ``"kms"`` or ``"hsm"``). An engine keeps nothing else between
+    calls, so a fresh one per request behaves like a long-lived one."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        random: RandomSource,
+        sealer: Sealer,
+        account_id: str,
+        region: str,
+        log: str,
+    ) -> None:
+        if not _ACCOUNT_ID.fullmatch(account_id):
+            raise ValueError("account_id must be 12 digits")
+        if not _REGION.fullmatch(region):
+            raise ValueError("region must look like us-east-1")
+        self._storage = storage
+        self._clock = clock
+        self._random = random
+        self._sealer = sealer
+        self.account_id = account_id
+        self.region = region
+        self._audit = AuditLog(storage, log, clock)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account_id={self.account_id!r}, region={self.region!r})"
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()

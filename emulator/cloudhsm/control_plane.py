@@ -546,7 +546,7 @@ def _take_backup(engine: HsmState, cluster: JSON, when: float) -> JSON:
         backup["Mode"] = cluster["Mode"]
     engine._storage.put("hsm.backup", backup_id, backup)
     cluster["_"]["last_backup"] = when
-    engine._log.record(
+    engine._audit.record(
         principal="cloudhsm.amazonaws.com",
         operation="CreateBackup",
         target=f"{cluster_id}/{backup_id}",

@@ -37,7 +37,7 @@ class _KeyCall:
     __slots__ = ("_audited", "_handle", "_hsm", "_session_id")
 
     def __init__(self, hsm: HsmState, operation: str, session_id: str, handle: object) -> None:
-        self._audited = Audited(hsm._log, operation, "anonymous", None)
+        self._audited = Audited(hsm._audit, operation, "anonymous", None)
         self._hsm = hsm
         self._session_id = session_id
         self._handle = handle

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal
 
-from emulator.core import AuditLog, Clock, RandomSource, Sealer, Storage
+from emulator.core import AuditLog, Clock, EngineState, RandomSource, Sealer, Storage
 
 from .errors import CloudHsmResourceNotFoundException, HsmError, Pkcs11Error
 
@@ -134,7 +134,7 @@ class Context:
         return str(value) if value is not None else None
 
 
-class HsmState:
+class HsmState(EngineState):
     """The shared state of the emulated CloudHSM service for one AWS account and Region
     (:class:`~.engine.CloudHsm` adds the operations).
 
@@ -168,23 +168,11 @@ class HsmState:
         caller: str | None = None,
         subnet_zones: Mapping[str, str] | None = None,
     ) -> None:
-        self._storage = storage
-        self._clock = clock
-        self._random = random
-        self._sealer = sealer
-        self.account_id = account_id
-        self.region = region
+        super().__init__(storage, clock, random, sealer, account_id, region, "hsm")
         self.max_clusters = max_clusters
         self.max_hsms = max_hsms
         self.caller = caller or f"arn:aws:iam::{account_id}:root"
         self._subnet_zones = dict(subnet_zones or {})
-        self._log = AuditLog(storage, "hsm", clock)
-
-    def __repr__(self) -> str:
-        return f"CloudHsm(account_id={self.account_id!r}, region={self.region!r})"
-
-    def _now(self) -> float:
-        return self._clock.now().timestamp()
 
     def _new_id(self, prefix: str, length: int = 11) -> str:
         raw = self._random.token_bytes(length)
@@ -192,11 +180,11 @@ class HsmState:
 
     def _audited(self, operation: str, principal: str, target: str | None = None) -> Audited:
         """``with self._audited(...) as audit``: the call is logged when the block ends."""
-        return Audited(self._log, operation, principal, target)
+        return Audited(self._audit, operation, principal, target)
 
     def audit_events(self) -> list[JSON]:
         """The HSM audit log, oldest first (time, principal, operation, target, result)."""
-        return self._log.events()
+        return self._audit.events()
 
     def _cluster_record(self, cluster_id: str) -> JSON:
         record = self._storage.get("hsm.cluster", cluster_id)

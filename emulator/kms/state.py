@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from emulator.core import AuditLog, Clock, RandomSource, Sealer, SealingError, Storage
+from emulator.core import Clock, EngineState, RandomSource, Sealer, SealingError, Storage
 from emulator.keystore import CustomKeyStoreBackend
 from emulator.kms.errors import (
     DisabledException,
@@ -98,7 +98,7 @@ class Call:
         return self.principal
 
 
-class KmsState:
+class KmsState(EngineState):
     """State lives in ``Storage`` only. Memo caches hold only pure functions of stored values
     or of their inputs: per object, opened key material by sealed blob, key names by key id
     and KeyRecords of unchanged key records (see ``_read_key``); process-wide and bounded,
@@ -117,19 +117,9 @@ class KmsState:
         keystore_backend: CustomKeyStoreBackend | None = None,
         max_keys: int = 100_000,
     ) -> None:
-        if not _ACCOUNT_ID.fullmatch(account_id):
-            raise ValueError("account_id must be 12 digits")
-        if not _REGION.fullmatch(region):
-            raise ValueError("region must look like us-east-1")
-        self._storage = storage
-        self._clock = clock
-        self._random = random
-        self._sealer = sealer
+        super().__init__(storage, clock, random, sealer, account_id, region, "kms")
         self._backend = keystore_backend
-        self.account_id = account_id
-        self.region = region
         self.max_keys = max_keys
-        self._audit = AuditLog(storage, "kms", clock)
         self._scope = f"{account_id}:{region}:"
         self._arn_prefix = f"arn:aws:kms:{region}:{account_id}:"
         self._root_arn = f"arn:aws:iam::{account_id}:root"
@@ -140,9 +130,6 @@ class KmsState:
         self._read_keys: dict[str, tuple[JSON, KeyRecord]] = {}
         # (key id, version, sealed blob) -> opened material; None never matches a blob.
         self._materials: dict[tuple[str, int, str | None], Any] = {}
-
-    def __repr__(self) -> str:
-        return f"Kms(account_id={self.account_id!r}, region={self.region!r})"
 
     def key_arn(self, key_id: str) -> str:
         return f"{self._arn_prefix}key/{key_id}"
@@ -156,9 +143,6 @@ class KmsState:
 
     def alias_arn(self, alias_name: str) -> str:
         return self._arn_prefix + alias_name
-
-    def _now(self) -> float:
-        return self._clock.now().timestamp()
 
     def _new_key_id(self) -> str:
         return str(uuid.UUID(bytes=self._random.token_bytes(16), version=4))
