@@ -34,7 +34,8 @@ from django.core.exceptions import ValidationError
 from emulator.cloudhsm import CliContext, CloudHsmInvalidRequestException, HsmError, run_command
 from emulator.cloudhsm.cli import COMMANDS as HSM_COMMANDS
 from emulator.kms.errors import KmsError, UnknownOperationException
-from emulator.kms.schema import OPERATION_SCHEMAS, decode_request, encode_response
+from emulator.kms.schema import OPERATION_SCHEMAS
+from emulator.kms.validation import decode_request, encode_response
 
 from . import aws_cli
 from .engine import SandboxEngine

@@ -25,7 +25,8 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from emulator.kms.errors import KmsError
-from emulator.kms.schema import OPERATION_SCHEMAS, decode_request, encode_response
+from emulator.kms.schema import OPERATION_SCHEMAS
+from emulator.kms.validation import decode_request, encode_response
 
 from . import sigv4
 from .models import SandboxAccessKey, SandboxAccount

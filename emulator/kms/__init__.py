@@ -15,8 +15,8 @@ from emulator.kms import errors
 from emulator.kms.access import Decision
 from emulator.kms.errors import KmsError, UnknownOperationException
 from emulator.kms.policy import default_key_policy
-from emulator.kms.schema import decode_request, encode_response
 from emulator.kms.service import OPERATIONS, Kms
+from emulator.kms.validation import decode_request, encode_response
 
 __all__ = [
     "OPERATIONS",

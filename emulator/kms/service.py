@@ -29,8 +29,9 @@ from emulator.kms.errors import (
 )
 from emulator.kms.policy import Principal
 from emulator.kms.records import SCHEDULE
-from emulator.kms.schema import OPERATION_SCHEMAS, usual_decrypt, usual_encrypt, validate
+from emulator.kms.schema import OPERATION_SCHEMAS
 from emulator.kms.state import JSON, PRINCIPALS, Call, KmsState
+from emulator.kms.validation import usual_decrypt, usual_encrypt, validate
 
 __all__ = ["OPERATIONS", "Kms", "Operation", "method_name", "run"]
 
