@@ -50,13 +50,18 @@ def bench_env(database_url: str) -> dict[str, str]:
     }
 
 
-def manage(env: dict[str, str], *args: str) -> str:
+def run_script(env: dict[str, str], script: str, *args: str) -> str:
+    """Run one of the project's Python scripts with ``env``; its standard output."""
     result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        [PYTHON, script, *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+        raise RuntimeError(f"{script} {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return run_script(env, "manage.py", *args)
 
 
 @contextlib.contextmanager

@@ -28,18 +28,18 @@ import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-from django.utils import timezone  # noqa: E402
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import setup_test_environment
+from django.utils import timezone
 
-from quizzes.management.commands.bench_review_setup import (  # noqa: E402
+from benchmarks.review_setup import (
     bench_bank,
     bench_cards_create,
     bench_questions_create,
 )
-from quizzes.models import BankSubscription  # noqa: E402
-from quizzes.selectors import (  # noqa: E402
+from quizzes.models import BankSubscription
+from quizzes.selectors import (
     _queue_sql,
     cards_due_for,
     due_count_for,
@@ -47,7 +47,7 @@ from quizzes.selectors import (  # noqa: E402
     study_bank_ids_for,
     study_banks_for,
 )
-from quizzes.services_review import review_cards_sync  # noqa: E402
+from quizzes.services_review import review_cards_sync
 
 SMALL, BIG = 1_000, 100_000
 DUE_SHARE = 0.1

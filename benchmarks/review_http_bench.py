@@ -25,6 +25,7 @@ from benchmarks.loadtest import (
     median_of,
     prepared_database,
     report,
+    run_script,
     wrk,
 )
 
@@ -144,9 +145,9 @@ def main() -> None:
         folder = Path(tmp)
         setups = [
             json.loads(
-                manage(
+                run_script(
                     env,
-                    "bench_review_setup",
+                    "benchmarks/review_setup.py",
                     "--cards",
                     str(CARDS),
                     "--username",

@@ -1,21 +1,16 @@
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
+from benchmarks.review_setup import bench_learner_setup
 from quizzes.models import Card, ReviewLog
 
 pytestmark = pytest.mark.django_db
 
 
 def test_bench_setup_prints_a_session_that_can_review_and_answer():
-    out = io.StringIO()
-    call_command("bench_review_setup", "--cards", "5", stdout=out)
-    setup = json.loads(out.getvalue())
+    setup = bench_learner_setup(cards=5)
     assert Card.objects.filter(user__username="bench-learner").count() == 5
     assert len(setup["answer_bodies"]) == 5
 
@@ -36,6 +31,6 @@ def test_bench_setup_prints_a_session_that_can_review_and_answer():
 
 
 def test_bench_setup_can_run_twice():
-    call_command("bench_review_setup", "--cards", "3", stdout=io.StringIO())
-    call_command("bench_review_setup", "--cards", "4", stdout=io.StringIO())
+    bench_learner_setup(cards=3)
+    bench_learner_setup(cards=4)
     assert Card.objects.filter(user__username="bench-learner").count() == 4

@@ -1,6 +1,7 @@
 """Make a signed-in learner with N due cards and print what wrk needs to load the review page.
 
-Prints one JSON object::
+Run ``python benchmarks/review_setup.py --cards N [--username U] [--seed S]`` with the
+benchmark's environment (``DATABASE_URL`` ...). Prints one JSON object::
 
     {"cookie": "sessionid=…; csrftoken=…", "csrf": "<form token>",
      "review_url": "/review/", "answer_url": "/review/answer/",
@@ -17,15 +18,25 @@ synced, as their first review would, so requests measure the steady state.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
+import os
 import random
+import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studyapp.settings")
+
+import django
+
+django.setup()
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
@@ -114,7 +125,7 @@ def bench_questions_create(bank: Bank, count: int) -> list[int]:
     revision_table = connection.ops.quote_name(QuestionRevision._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {question_table} SET current_revision_id = "  # noqa: S608 - table names only
+            f"UPDATE {question_table} SET current_revision_id = "
             f"(SELECT r.id FROM {revision_table} r WHERE r.question_id = {question_table}.id) "
             f"WHERE bank_id = %s AND current_revision_id IS NULL",
             [bank.pk],
@@ -166,88 +177,93 @@ def bench_bank() -> Bank:
     return bank
 
 
-class Command(BaseCommand):
-    help = "Create a learner with due review cards and print a session cookie and request bodies."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--cards", type=int, default=200, help="due cards to create")
-        parser.add_argument("--username", default="bench-learner")
-        parser.add_argument("--seed", type=int, default=7)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        rng = random.Random(options["seed"])
-        now = timezone.now()
-        User = get_user_model()
-        with transaction.atomic():
-            bank = bench_bank()
-            user, created = User.objects.get_or_create(username=options["username"])
-            if created:
-                user.set_unusable_password()
-                user.save()
-            Card.objects.filter(user=user).delete()
-            BankSubscription.objects.get_or_create(user=user, bank=bank)
-            available = list(bank.questions.order_by("position").values_list("id", flat=True))
-            missing = options["cards"] - len(available)
-            if missing > 0:
-                available += bench_questions_create(bank, missing)
-            question_ids = available[: options["cards"]]
-            bench_cards_create(
-                user=user, question_ids=question_ids, now=now, due_share=1.0, rng=rng, bank=bank
-            )
-            # The learner's cards were replaced: sync again (NEW cards for any other
-            # question of the bank), as the review page would on its first visit.
-            learner_settings = review_settings_for(user=user)
-            learner_settings.synced_banks = {}
-            review_cards_sync(
-                user=user, banks=study_banks_for(user=user), now=now, settings=learner_settings
-            )
-
-        client = Client()
-        client.force_login(user)
-        session = client.cookies[settings.SESSION_COOKIE_NAME].value
-        request = RequestFactory().get("/")
-        form_token = get_token(request)
-        csrf_cookie = request.META["CSRF_COOKIE"]
-        cookie = (
-            f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf_cookie}"
+def bench_learner_setup(
+    *, cards: int, username: str = "bench-learner", seed: int = 7
+) -> dict[str, Any]:
+    """A learner with ``cards`` due cards, signed in: its cookie and one answer body per card."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    User = get_user_model()
+    with transaction.atomic():
+        bank = bench_bank()
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            user.set_unusable_password()
+            user.save()
+        Card.objects.filter(user=user).delete()
+        BankSubscription.objects.get_or_create(user=user, bank=bank)
+        available = list(bank.questions.order_by("position").values_list("id", flat=True))
+        missing = cards - len(available)
+        if missing > 0:
+            available += bench_questions_create(bank, missing)
+        question_ids = available[:cards]
+        bench_cards_create(
+            user=user, question_ids=question_ids, now=now, due_share=1.0, rng=rng, bank=bank
+        )
+        # The learner's cards were replaced: sync again (NEW cards for any other
+        # question of the bank), as the review page would on its first visit.
+        learner_settings = review_settings_for(user=user)
+        learner_settings.synced_banks = {}
+        review_cards_sync(
+            user=user, banks=study_banks_for(user=user), now=now, settings=learner_settings
         )
 
-        bodies = []
-        cards = (
-            Card.objects.filter(user=user)
-            .select_related("question")
-            .order_by("due", "id")
-            .values_list("question__current_revision_id", "version")
-        )
-        started = int(now.timestamp() * 1000)
-        for index, (revision_id, version) in enumerate(cards):
-            bodies.append(
-                urlencode(
-                    {
-                        "csrfmiddlewaretoken": form_token,
-                        "revision": revision_id,
-                        "version": version,
-                        "submission_id": f"bench{options['seed']}x{index:08d}",
-                        "shown": "0,1,2,3",
-                        "started": started,
-                        "choice": "0",
-                    }
-                )
-            )
-        self.stdout.write(
-            json.dumps(
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    request = RequestFactory().get("/")
+    form_token = get_token(request)
+    csrf_cookie = request.META["CSRF_COOKIE"]
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf_cookie}"
+
+    bodies = []
+    cards = (
+        Card.objects.filter(user=user)
+        .select_related("question")
+        .order_by("due", "id")
+        .values_list("question__current_revision_id", "version")
+    )
+    started = int(now.timestamp() * 1000)
+    for index, (revision_id, version) in enumerate(cards):
+        bodies.append(
+            urlencode(
                 {
-                    "cookie": cookie,
-                    "csrf": form_token,
-                    "review_url": reverse("review"),
-                    "answer_url": reverse("review_answer"),
-                    "answer_body": bodies[0] if bodies else "",
-                    "answer_bodies": bodies,
-                    "headers": {
-                        "Cookie": cookie,
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "HX-Request": "true",
-                    },
+                    "csrfmiddlewaretoken": form_token,
+                    "revision": revision_id,
+                    "version": version,
+                    "submission_id": f"bench{seed}x{index:08d}",
+                    "shown": "0,1,2,3",
+                    "started": started,
+                    "choice": "0",
                 }
             )
         )
+    return {
+        "cookie": cookie,
+        "csrf": form_token,
+        "review_url": reverse("review"),
+        "answer_url": reverse("review_answer"),
+        "answer_body": bodies[0] if bodies else "",
+        "answer_bodies": bodies,
+        "headers": {
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "HX-Request": "true",
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cards", type=int, default=200, help="due cards to create")
+    parser.add_argument("--username", default="bench-learner")
+    parser.add_argument("--seed", type=int, default=7)
+    arguments = parser.parse_args()
+    setup = bench_learner_setup(
+        cards=arguments.cards, username=arguments.username, seed=arguments.seed
+    )
+    print(json.dumps(setup))
+
+
+if __name__ == "__main__":
+    main()
