@@ -38,16 +38,15 @@ from benchmarks.review_setup import (
     bench_cards_create,
     bench_questions_create,
 )
+from quizzes import sql
 from quizzes.models import BankSubscription
 from quizzes.selectors import (
-    _queue_sql,
     cards_due_for,
     due_count_for,
-    review_queue_for,
     study_bank_ids_for,
     study_banks_for,
 )
-from quizzes.services_review import review_cards_sync
+from quizzes.services_review import review_cards_sync, review_queue_refresh
 
 SMALL, BIG = 1_000, 100_000
 DUE_SHARE = 0.1
@@ -73,7 +72,7 @@ def query_plan(user, now) -> str:
     params = [*cards, when, *cards, when, *cards, 20, *cards, user.pk, when, user.pk, when, True]
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
-        cursor.execute(explain + _queue_sql(connection.vendor, len(bank_ids)), params)
+        cursor.execute(explain + sql.queue_sql(connection.vendor, len(bank_ids)), params)
         return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
@@ -121,7 +120,7 @@ def run() -> None:
         return lambda: due_count_for(user=user, until=now, bank_ids=bank_ids)
 
     def queue(user):
-        return lambda: review_queue_for(user=user, now=now, new_cards_per_day=20)
+        return lambda: review_queue_refresh(user=user, now=now, new_cards_per_day=20)
 
     rows = []
     for label, make, runs in (

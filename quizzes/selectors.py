@@ -12,19 +12,14 @@ the bank (``benchmarks/review_bench.py`` measures it):
 
 Counts shown to the learner are capped the same way.
 
-The review page and every answer read the queue, the learner's banks and settings. Built
-with the ORM, those few queries cost far more Python (building the query, compiling it,
-making model instances) than database time, so that hot path runs hand-written SQL instead
-(:func:`review_queue_for`, :func:`study_banks_for`, :func:`rows_as_models`): the same
-conditions as the ORM functions, which serve everything else.
-``tests/quizzes/test_review_queue.py`` checks that the two agree and that the statement reads
-only from its indexes; the suite runs on SQLite and PostgreSQL.
+The review page and every answer read the queue and the learner's banks through the
+hand-written SQL of :mod:`.sql` (the reason is stated there), with the same conditions as
+the ORM reads here. Everything in this module only reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import random
 from collections import Counter, defaultdict
@@ -34,101 +29,27 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Model, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Profile
 
-from . import scheduling
+from . import scheduling, sql
 from .models import (
-    Bank,
-    BankSubscription,
     Card,
     KeywordAttempt,
     KeywordDrill,
     Question,
-    QuestionRevision,
     ReviewLog,
 )
+from .sql import DUE_COUNT_CAP
 
 #: Counts of due cards stop here ("1000+"), so the review page stays fast for huge decks.
-DUE_COUNT_CAP = 1000
 FORECAST_DAYS = 14
 GENERAL_TOPIC = "general"
 
 
-# --- model instances from hand-written SQL -----------------------------------------------
-
-
-def select_columns(model: type[Model], alias: str) -> str:
-    """``alias.col, …`` for every concrete field of ``model``, in ``_meta`` order."""
-    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
-
-
-@functools.cache
-def _row_reader(vendor: str, model: type[Model]) -> tuple[int, list[str], list[tuple]]:
-    """(primary key index, attnames, [(index, converters, column)]) of ``model``'s columns.
-
-    The ORM's converters for each field (``get_db_converters``) depend on the backend and
-    the field only, so they are looked up once per process.
-    """
-    fields = model._meta.concrete_fields
-    converters = []
-    for index, field in enumerate(fields):
-        col = field.cached_col
-        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-        if found:
-            converters.append((index, found, col))
-    return fields.index(model._meta.pk), [field.attname for field in fields], converters
-
-
-def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:
-    """Split a row selected with :func:`select_columns` for each of ``models`` into instances.
-
-    Values go through the same converters as the ORM's (time zones, JSON, booleans); a
-    model whose primary key is NULL (an outer join that found nothing) comes back as None.
-    """
-    instances: list[Model | None] = []
-    start = 0
-    for model in models:
-        pk_index, attnames, converters = _row_reader(connection.vendor, model)
-        values = list(row[start : start + len(attnames)])
-        start += len(attnames)
-        if values[pk_index] is None:
-            instances.append(None)
-            continue
-        for index, functions, col in converters:
-            for convert in functions:
-                values[index] = convert(values[index], col, connection)
-        instances.append(model.from_db(connection.alias, attnames, values))
-    return instances
-
-
-def _fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
-def _in_list(count: int) -> str:
-    """Placeholders for ``IN (…)``; ``IN (NULL)`` matches nothing when there are none."""
-    return ", ".join(["%s"] * count) if count else "NULL"
-
-
 # --- what a learner studies ------------------------------------------------------------
-
-
-@functools.cache
-def _study_banks_sql() -> str:
-    bank, chosen = Bank._meta.db_table, BankSubscription._meta.db_table
-    return (
-        f"SELECT b.id, b.question_serial FROM {bank} b"  # noqa: S608 - names from _meta
-        f" WHERE b.is_published = %s AND ("
-        f"b.id IN (SELECT s.bank_id FROM {chosen} s WHERE s.user_id = %s)"
-        f" OR (b.is_default = %s AND NOT EXISTS (SELECT 1 FROM {chosen} s"
-        f" JOIN {bank} sb ON sb.id = s.bank_id WHERE s.user_id = %s AND sb.is_published = %s))"
-        f") ORDER BY b.title, b.id"
-    )
 
 
 def study_banks_for(*, user) -> dict[int, int]:
@@ -138,7 +59,7 @@ def study_banks_for(*, user) -> dict[int, int]:
     query either way.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_study_banks_sql(), [True, user.pk, True, user.pk, True])
+        cursor.execute(sql.study_banks_sql(), [True, user.pk, True, user.pk, True])
         return dict(cursor.fetchall())
 
 
@@ -274,96 +195,6 @@ class ReviewQueue:
         return self.card is None or self.card.state == Card.State.NEW
 
 
-#: The condition of the ``question_not_live`` partial index, as the database renders it (the
-#: planner uses the index only for this very expression).
-_NOT_LIVE = {
-    "postgresql": "NOT (q.status = 'published') OR q.is_archived OR q.current_revision_id IS NULL",
-    "sqlite": "NOT (q.status = 'published') OR q.is_archived = 1 OR q.current_revision_id IS NULL",
-}
-
-
-@functools.cache
-def _queue_sql(vendor: str, bank_count: int) -> str:
-    """Every count of the review queue and the first due and new card, in one statement.
-
-    The conditions are :func:`_studied_cards` (due), :func:`new_cards_for` (new) and
-    :func:`_review_logs` (today's answers and new cards). Cards of questions not studied
-    (drafts, archived) are left out by id, from the ``question_not_live`` index, so no card
-    is joined to its question. The partial indexes' conditions (``state > 0``,
-    ``state = 0``, ``source = 'review' AND voided_at IS NULL``, :data:`_NOT_LIVE`) are
-    written out as the indexes have them, so the planner sees that they apply.
-    """
-    card, question, log = Card._meta.db_table, Question._meta.db_table, ReviewLog._meta.db_table
-    banks = _in_list(bank_count)
-    cards = (
-        f"FROM {card} c WHERE c.user_id = %s AND c.suspended = %s"  # noqa: S608 - names from _meta
-        f" AND c.bank_id IN ({banks}) AND c.question_id NOT IN (SELECT q.id FROM {question} q"
-        f" WHERE q.bank_id IN ({banks}) AND ({_NOT_LIVE[vendor]}))"
-    )
-    due = f"{cards} AND c.state > 0 AND c.due <= %s"
-    new = f"{cards} AND c.state = 0"
-    logs = (
-        f"FROM {log} WHERE user_id = %s AND source = '{ReviewLog.Source.REVIEW}'"
-        f" AND voided_at IS NULL AND reviewed_at >= %s"
-    )
-    return (
-        f"SELECT (SELECT COUNT(*) FROM (SELECT 1 AS one {due}"  # noqa: S608 - names from _meta
-        f" ORDER BY c.due LIMIT {DUE_COUNT_CAP + 1}) due_rows),"
-        f" (SELECT c.id {due} ORDER BY c.due, c.id LIMIT 1),"
-        f" (SELECT COUNT(*) FROM (SELECT 1 AS one {new} ORDER BY c.bank_id, c.question_id"
-        f" LIMIT %s) new_rows),"
-        f" (SELECT c.id {new} ORDER BY c.bank_id, c.question_id LIMIT 1),"
-        f" (SELECT COUNT(*) {logs}),"
-        f" (SELECT COUNT(*) {logs} AND new_card = %s)"
-    )
-
-
-@functools.cache
-def _queue_card_sql() -> str:
-    card, question, revision = (
-        Card._meta.db_table,
-        Question._meta.db_table,
-        QuestionRevision._meta.db_table,
-    )
-    return (
-        f"SELECT {select_columns(Card, 'c')},"  # noqa: S608 - names from _meta
-        f" {select_columns(Question, 'q')}, {select_columns(QuestionRevision, 'r')}"
-        f" FROM {card} c JOIN {question} q ON q.id = c.question_id"
-        f" LEFT JOIN {revision} r ON r.id = q.current_revision_id WHERE c.id = %s"
-    )
-
-
-def queue_card(card_id: int) -> Card:
-    """The card with its question and the question's current revision, in one query."""
-    row = _fetch_one(_queue_card_sql(), [card_id])
-    if row is None:
-        raise Card.DoesNotExist(card_id)
-    card, question, revision = rows_as_models(row, [Card, Question, QuestionRevision])
-    question.current_revision = revision
-    card.question = question
-    return card
-
-
-@functools.cache
-def _revision_sql() -> str:
-    revision, question = QuestionRevision._meta.db_table, Question._meta.db_table
-    return (
-        f"SELECT {select_columns(QuestionRevision, 'r')},"  # noqa: S608 - names from _meta
-        f" {select_columns(Question, 'q')}"
-        f" FROM {revision} r JOIN {question} q ON q.id = r.question_id WHERE r.id = %s"
-    )
-
-
-def revision_with_question(revision_id: int) -> QuestionRevision | None:
-    """The revision with its question (an answer names the revision it was shown)."""
-    row = _fetch_one(_revision_sql(), [revision_id])
-    if row is None:
-        return None
-    revision, question = rows_as_models(row, [QuestionRevision, Question])
-    revision.question = question
-    return revision
-
-
 def review_queue_for(
     *,
     user,
@@ -371,22 +202,19 @@ def review_queue_for(
     new_cards_per_day: int,
     pick: bool = True,
     banks: Mapping[int, int] | None = None,
-    settings=None,
     time_zone: str | None = None,
 ) -> ReviewQueue:
     """The next question to show and the counts around it.
 
     Due reviews come first (most overdue first), then new questions up to today's limit,
     like Anki's "show new cards after reviews". With ``pick=False`` only the counts are read
-    (the feedback after an answer shows them). ``banks`` (:func:`study_banks_for`),
-    ``settings`` (``ReviewSettings``) and ``time_zone`` save their look-ups when the caller
-    has them. One query for the counts, one for the card to show (none when all are in sync).
+    (the feedback after an answer shows them). ``banks`` (:func:`study_banks_for`) and
+    ``time_zone`` save their look-ups when the caller has them. One query for the counts, one
+    for the card to show. Only reads: ``services_review.review_queue_refresh`` first gives
+    the learner cards for questions added to their banks.
     """
-    from .services_review import review_cards_sync  # services import selectors
-
     if banks is None:
         banks = study_banks_for(user=user)
-    review_cards_sync(user=user, banks=banks, now=now, settings=settings)
     bank_ids = list(banks)
     day_start = local_day_start(now, time_zone or time_zone_for(user))
     adapt = connection.ops.adapt_datetimefield_value
@@ -394,14 +222,14 @@ def review_queue_for(
     due = [*cards, adapt(now)]
     new = [*cards, max(new_cards_per_day, 0), *cards]
     logs = [user.pk, adapt(day_start)]
-    row = _fetch_one(
-        _queue_sql(connection.vendor, len(bank_ids)), [*due, *due, *new, *logs, *logs, True]
+    row = sql.fetch_one(
+        sql.queue_sql(connection.vendor, len(bank_ids)), [*due, *due, *new, *logs, *logs, True]
     )
     due_count, due_id, new_available, new_id, done_today, introduced = row
     new_count = min(new_available, max(0, new_cards_per_day - introduced))
     card = None
     if pick and (due_id or (new_id and new_count)):
-        card = queue_card(due_id or new_id)
+        card = sql.queue_card(due_id or new_id)
     return ReviewQueue(
         card=card,
         question=card.question if card else None,

@@ -27,7 +27,7 @@ from django.db.transaction import TransactionManagementError
 
 from accounts.models import Profile
 
-from . import scheduling
+from . import scheduling, sql
 from .grading import Grade, grade
 from .models import (
     Bank,
@@ -40,7 +40,7 @@ from .models import (
     ReviewLog,
     ReviewSettings,
 )
-from .selectors import memory_state, rows_as_models, select_columns
+from .selectors import ReviewQueue, memory_state, review_queue_for, study_banks_for
 
 DEFAULT_LEARNING_STEPS = [1, 10]
 DEFAULT_RELEARNING_STEPS = [10]
@@ -76,24 +76,16 @@ class ContrastOutcome:
 # --- settings and bank choice ----------------------------------------------------------
 
 
-@functools.cache
-def _settings_sql() -> str:
-    return (
-        f"SELECT {select_columns(ReviewSettings, 's')}"  # noqa: S608 - names from _meta
-        f" FROM {ReviewSettings._meta.db_table} s WHERE s.user_id = %s"
-    )
-
-
 def review_settings_for(*, user) -> ReviewSettings:
     """The learner's settings, created with the defaults on first use.
 
-    Read on every review request, so read with one plain query (see ``selectors``).
+    Read on every review request, so read with one plain query (see :mod:`.sql`).
     """
     with connection.cursor() as cursor:
-        cursor.execute(_settings_sql(), [user.pk])
+        cursor.execute(sql.settings_sql(), [user.pk])
         row = cursor.fetchone()
     if row is not None:
-        (settings,) = rows_as_models(row, [ReviewSettings])
+        (settings,) = sql.rows_as_models(row, [ReviewSettings])
         return settings
     settings, _ = ReviewSettings.objects.get_or_create(
         user=user,
@@ -256,12 +248,28 @@ def _card_restore(card: Card, snapshot: Mapping[str, Any]) -> None:
     card.leech = snapshot["leech"]
 
 
-@functools.cache
-def _card_lock_sql(for_update: bool) -> str:
-    return (
-        f"SELECT {select_columns(Card, 'c')}"  # noqa: S608 - names from _meta
-        f" FROM {Card._meta.db_table} c WHERE c.user_id = %s AND c.question_id = %s"
-        + (" FOR UPDATE" if for_update else "")
+def review_queue_refresh(
+    *,
+    user,
+    now: dt.datetime,
+    new_cards_per_day: int,
+    pick: bool = True,
+    banks: Mapping[int, int] | None = None,
+    settings: ReviewSettings | None = None,
+    time_zone: str | None = None,
+) -> ReviewQueue:
+    """Give the learner cards for questions added to their banks, then read the queue
+    (``selectors.review_queue_for``): what the review page and the dashboard show."""
+    if banks is None:
+        banks = study_banks_for(user=user)
+    review_cards_sync(user=user, banks=banks, now=now, settings=settings)
+    return review_queue_for(
+        user=user,
+        now=now,
+        new_cards_per_day=new_cards_per_day,
+        pick=pick,
+        banks=banks,
+        time_zone=time_zone,
     )
 
 
@@ -276,7 +284,7 @@ def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
         raise TransactionManagementError("card_lock() must run inside a transaction.")
     with connection.cursor() as cursor:
         cursor.execute(
-            _card_lock_sql(connection.features.has_select_for_update), [user.pk, question.pk]
+            sql.card_lock_sql(connection.features.has_select_for_update), [user.pk, question.pk]
         )
         row = cursor.fetchone()
     if row is None:
@@ -284,7 +292,7 @@ def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
             user=user, question=question, defaults={"due": now, "bank_id": question.bank_id}
         )
         return card
-    (card,) = rows_as_models(row, [Card])
+    (card,) = sql.rows_as_models(row, [Card])
     card.question = question
     return card
 

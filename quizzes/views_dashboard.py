@@ -22,13 +22,12 @@ from .selectors import (
     local_day_start,
     mastery_for,
     percent,
-    review_queue_for,
     streak_for,
     study_bank_ids_for,
     time_spent_for,
     true_retention_for,
 )
-from .services_review import review_settings_for, scheduler_context
+from .services_review import review_queue_refresh, review_settings_for, scheduler_context
 
 
 def _minutes(ms: int) -> int:
@@ -45,7 +44,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     day_start = local_day_start(now, time_zone)
     day_end = day_start + dt.timedelta(days=1)
 
-    queue = review_queue_for(user=user, now=now, new_cards_per_day=settings.new_cards_per_day)
+    queue = review_queue_refresh(
+        user=user, now=now, new_cards_per_day=settings.new_cards_per_day, settings=settings
+    )
     due_today = due_count_for(user=user, until=day_end, bank_ids=study_bank_ids_for(user=user))
 
     forecast = forecast_for(user=user, now=now, time_zone=time_zone)

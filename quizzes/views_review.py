@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Profile
 
+from . import sql
 from .forms_learn import (
     AnswerForm,
     BankChoiceForm,
@@ -44,8 +45,6 @@ from .selectors import (
     ReviewQueue,
     is_studied,
     leech_contrast_drills,
-    review_queue_for,
-    revision_with_question,
     study_bank_ids_for,
     study_banks_for,
 )
@@ -54,6 +53,7 @@ from .services_review import (
     bank_subscriptions_set,
     leech_contrast_submit,
     review_answer_submit,
+    review_queue_refresh,
     review_settings_for,
     review_settings_update,
     review_undo,
@@ -128,7 +128,7 @@ def _learner(request: HttpRequest) -> Learner:
 
 
 def _review_queue(request: HttpRequest, learner: Learner, *, pick: bool = True) -> ReviewQueue:
-    return review_queue_for(
+    return review_queue_refresh(
         user=request.user,
         now=timezone.now(),
         new_cards_per_day=learner.settings.new_cards_per_day,
@@ -218,7 +218,7 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 def _studied_revision(request: HttpRequest, revision_id: int, learner: Learner) -> QuestionRevision:
-    revision = revision_with_question(revision_id)
+    revision = sql.revision_with_question(revision_id)
     if revision is None or not is_studied(revision.question, learner.banks):
         raise Http404("Not one of your questions.")
     return revision

@@ -9,18 +9,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from quizzes import selectors
+from quizzes import selectors, sql
 from quizzes.models import Bank, BankSubscription, Card, Question, ReviewLog
 from quizzes.selectors import (
-    _queue_sql,
     _review_logs,
     cards_due_for,
     due_count_for,
     new_cards_for,
-    review_queue_for,
     study_banks_for,
 )
-from quizzes.services_review import review_answer_submit, review_settings_for
+from quizzes.services_review import (
+    review_answer_submit,
+    review_queue_refresh,
+    review_settings_for,
+)
 
 from .conftest import FROZEN
 from .factories import make_bank, make_question, make_questions
@@ -64,7 +66,7 @@ def test_the_sql_queue_agrees_with_the_orm_on_a_mixed_deck(learner):
     logged(learner, first, at=FROZEN - dt.timedelta(minutes=40), source="exam")
     logged(learner, first, at=FROZEN - dt.timedelta(days=1), state=Card.State.NEW)
 
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
 
     bank_ids = [studied.pk]
     today = _review_logs(learner).filter(reviewed_at__gte=FROZEN.replace(hour=0, minute=0))
@@ -75,13 +77,13 @@ def test_the_sql_queue_agrees_with_the_orm_on_a_mixed_deck(learner):
     assert [Card.objects.get(pk=pk).question for pk in new] == fresh[1:]
     assert queue.done_today == today.count() == 2
     assert queue.new_count == 2  # 20 a day, one introduced today
-    limited = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=2)
+    limited = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=2)
     assert limited.new_count == 1
 
 
 def test_new_questions_are_shown_in_the_order_they_were_added_after_due_ones(learner, bank):
     questions = make_questions(bank, 3)
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert queue.question == questions[0]
     assert queue.is_new
     assert queue.new_count == 3
@@ -90,11 +92,11 @@ def test_new_questions_are_shown_in_the_order_they_were_added_after_due_ones(lea
 
 def test_a_question_added_later_gets_a_card_on_the_next_review(learner, bank):
     make_questions(bank, 2)
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     serial = Bank.objects.get(pk=bank.pk).question_serial
     added = make_question(bank)
     assert Bank.objects.get(pk=bank.pk).question_serial == serial + 1
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert queue.new_count == 3
     assert Card.objects.filter(user=learner, question=added, state=Card.State.NEW).exists()
     assert review_settings_for(user=learner).synced_banks == {str(bank.pk): serial + 1}
@@ -102,26 +104,26 @@ def test_a_question_added_later_gets_a_card_on_the_next_review(learner, bank):
 
 def test_cards_are_synced_only_when_a_bank_changed(learner, bank):
     make_questions(bank, 2)
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     with CaptureQueriesContext(connection) as queries:
-        review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+        review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert not [q for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))]
 
 
 def test_a_newly_chosen_bank_gets_its_cards(learner, bank):
     make_questions(bank, 2)
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     chosen = make_bank(default=False)
     make_questions(chosen, 3)
     BankSubscription.objects.create(user=learner, bank=chosen)
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert queue.new_count == 3
     assert queue.question.bank == chosen
 
 
 def test_deleting_a_bank_deletes_its_learners_cards(learner, bank):
     make_questions(bank, 3)
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert Card.objects.filter(user=learner).count() == 3
     bank.delete()  # the cards go with their questions
     assert not Card.objects.exists()
@@ -129,9 +131,9 @@ def test_deleting_a_bank_deletes_its_learners_cards(learner, bank):
 
 def test_suspended_new_cards_are_not_offered(learner, bank):
     first, second = make_questions(bank, 2)
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     Card.objects.filter(user=learner, question=first).update(suspended=True)
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert queue.question == second
     assert queue.new_count == 1
 
@@ -139,18 +141,19 @@ def test_suspended_new_cards_are_not_offered(learner, bank):
 def test_due_counts_stop_at_the_cap(learner, bank, monkeypatch):
     for question in make_questions(bank, 3):
         seen(learner, question, due=FROZEN - dt.timedelta(hours=1))
+    monkeypatch.setattr(sql, "DUE_COUNT_CAP", 1)
     monkeypatch.setattr(selectors, "DUE_COUNT_CAP", 1)
-    _queue_sql.cache_clear()
+    sql.queue_sql.cache_clear()
     try:
-        queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=0)
+        queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=0)
         assert queue.due_count == 2  # counted up to the cap + 1
         assert queue.remaining_capped
     finally:
-        _queue_sql.cache_clear()
+        sql.queue_sql.cache_clear()
 
 
 def test_answering_a_new_card_marks_its_log_as_introducing_it(learner, single):
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     outcome = review_answer_submit(
         user=learner, revision=single.current_revision, answer=0, guessed=False,
         duration_ms=9_000, submission_id="intro-0001", seen_version=0, now=FROZEN, fuzz=False,
@@ -167,12 +170,12 @@ def test_answering_a_new_card_marks_its_log_as_introducing_it(learner, single):
 def test_the_queue_reads_only_from_its_indexes(learner, bank):
     make_questions(bank, 2)
     banks = study_banks_for(user=learner)
-    review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     params = [learner.pk, False, bank.pk, bank.pk]
     today = [learner.pk, FROZEN]
     with connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN QUERY PLAN " + _queue_sql(connection.vendor, len(banks)),
+            "EXPLAIN QUERY PLAN " + sql.queue_sql(connection.vendor, len(banks)),
             [*params, FROZEN, *params, FROZEN, *params, 20, *params, *today, *today, True],
         )
         plan = " ".join(row[3] for row in cursor.fetchall())
@@ -212,7 +215,7 @@ def test_learners_syncing_at_once_get_one_card_per_question(learner):
 
         try:
             barrier.wait()
-            review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+            review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -225,3 +228,15 @@ def test_learners_syncing_at_once_get_one_card_per_question(learner):
         thread.join(timeout=30)
     assert not errors
     assert Card.objects.filter(user=learner).count() == 5
+
+
+def test_reading_the_queue_writes_nothing_and_refreshing_it_syncs_cards(learner):
+    make_questions(make_bank(default=True), 2)
+
+    queue = selectors.review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+
+    assert queue.card is None and queue.new_count == 0
+    assert not Card.objects.filter(user=learner).exists()
+    refreshed = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
+    assert refreshed.new_count == 2 and refreshed.card is not None
+    assert Card.objects.filter(user=learner).count() == 2

@@ -13,11 +13,11 @@ from quizzes.selectors import (
     cards_due_for,
     drill_round_pick,
     forecast_for,
-    review_queue_for,
     streak_for,
     study_bank_ids_for,
     true_retention_for,
 )
+from quizzes.services_review import review_queue_refresh
 
 from .conftest import FROZEN
 from .factories import make_bank, make_question, make_questions
@@ -78,7 +78,7 @@ def test_archived_draft_and_unstudied_questions_never_come_up(learner, bank):
     elsewhere = make_question(make_bank(default=False), "single")
     for question in (archived, draft, elsewhere):
         seen_card(learner, question, due=FROZEN - dt.timedelta(days=1))
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert queue.question is None
     assert queue.remaining == 0
 
@@ -86,7 +86,7 @@ def test_archived_draft_and_unstudied_questions_never_come_up(learner, bank):
 def test_the_queue_shows_due_reviews_before_new_questions(learner, bank):
     _new, reviewed = make_questions(bank, 2)
     seen_card(learner, reviewed, due=FROZEN - dt.timedelta(minutes=5))
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=20)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
     assert queue.question == reviewed
     assert queue.due_count == 1
     assert queue.new_count == 1
@@ -97,7 +97,7 @@ def test_new_questions_are_limited_per_day(learner, bank):
     questions = make_questions(bank, 4)
     card = seen_card(learner, questions[0], due=FROZEN + dt.timedelta(days=3))
     log(learner, card, at=FROZEN - dt.timedelta(hours=1), state=Card.State.NEW)
-    queue = review_queue_for(user=learner, now=FROZEN, new_cards_per_day=2)
+    queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=2)
     assert queue.new_count == 1
     assert queue.done_today == 1
 

@@ -1,0 +1,206 @@
+"""Hand-written SQL for the review hot path, in one place.
+
+Why: the review page and every answer read the queue, the learner's banks and a card with its
+question and revision. Built with the ORM, those few queries cost far more Python (building
+the query, compiling it, making model instances) than database time, so they are written out
+here with the same conditions as the ORM reads in :mod:`.selectors`, which serve everything
+else. ``tests/quizzes/test_review_queue.py`` checks that the two agree and that the queue
+statement reads only from its indexes; the suite runs on SQLite and PostgreSQL. Table and
+column names come from the models' ``_meta``, values always as parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+from .models import (
+    Bank,
+    BankSubscription,
+    Card,
+    Question,
+    QuestionRevision,
+    ReviewLog,
+    ReviewSettings,
+)
+
+DUE_COUNT_CAP = 1000
+
+
+def select_columns(model: type[Model], alias: str) -> str:
+    """``alias.col, …`` for every concrete field of ``model``, in ``_meta`` order."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _row_reader(vendor: str, model: type[Model]) -> tuple[int, list[str], list[tuple]]:
+    """(primary key index, attnames, [(index, converters, column)]) of ``model``'s columns.
+
+    The ORM's converters for each field (``get_db_converters``) depend on the backend and
+    the field only, so they are looked up once per process.
+    """
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        col = field.cached_col
+        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if found:
+            converters.append((index, found, col))
+    return fields.index(model._meta.pk), [field.attname for field in fields], converters
+
+
+def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:
+    """Split a row selected with :func:`select_columns` for each of ``models`` into instances.
+
+    Values go through the same converters as the ORM's (time zones, JSON, booleans); a
+    model whose primary key is NULL (an outer join that found nothing) comes back as None.
+    """
+    instances: list[Model | None] = []
+    start = 0
+    for model in models:
+        pk_index, attnames, converters = _row_reader(connection.vendor, model)
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        if values[pk_index] is None:
+            instances.append(None)
+            continue
+        for index, functions, col in converters:
+            for convert in functions:
+                values[index] = convert(values[index], col, connection)
+        instances.append(model.from_db(connection.alias, attnames, values))
+    return instances
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def in_list(count: int) -> str:
+    """Placeholders for ``IN (…)``; ``IN (NULL)`` matches nothing when there are none."""
+    return ", ".join(["%s"] * count) if count else "NULL"
+
+
+@functools.cache
+def study_banks_sql() -> str:
+    bank, chosen = Bank._meta.db_table, BankSubscription._meta.db_table
+    return (
+        f"SELECT b.id, b.question_serial FROM {bank} b"  # noqa: S608 - names from _meta
+        f" WHERE b.is_published = %s AND ("
+        f"b.id IN (SELECT s.bank_id FROM {chosen} s WHERE s.user_id = %s)"
+        f" OR (b.is_default = %s AND NOT EXISTS (SELECT 1 FROM {chosen} s"
+        f" JOIN {bank} sb ON sb.id = s.bank_id WHERE s.user_id = %s AND sb.is_published = %s))"
+        f") ORDER BY b.title, b.id"
+    )
+
+
+#: The condition of the ``question_not_live`` partial index, as the database renders it (the
+#: planner uses the index only for this very expression).
+NOT_LIVE = {
+    "postgresql": "NOT (q.status = 'published') OR q.is_archived OR q.current_revision_id IS NULL",
+    "sqlite": "NOT (q.status = 'published') OR q.is_archived = 1 OR q.current_revision_id IS NULL",
+}
+
+
+@functools.cache
+def queue_sql(vendor: str, bank_count: int) -> str:
+    """Every count of the review queue and the first due and new card, in one statement.
+
+    The conditions are :func:`_studied_cards` (due), :func:`new_cards_for` (new) and
+    :func:`_review_logs` (today's answers and new cards). Cards of questions not studied
+    (drafts, archived) are left out by id, from the ``question_not_live`` index, so no card
+    is joined to its question. The partial indexes' conditions (``state > 0``,
+    ``state = 0``, ``source = 'review' AND voided_at IS NULL``, :data:`NOT_LIVE`) are
+    written out as the indexes have them, so the planner sees that they apply.
+    """
+    card, question, log = Card._meta.db_table, Question._meta.db_table, ReviewLog._meta.db_table
+    banks = in_list(bank_count)
+    cards = (
+        f"FROM {card} c WHERE c.user_id = %s AND c.suspended = %s"  # noqa: S608 - names from _meta
+        f" AND c.bank_id IN ({banks}) AND c.question_id NOT IN (SELECT q.id FROM {question} q"
+        f" WHERE q.bank_id IN ({banks}) AND ({NOT_LIVE[vendor]}))"
+    )
+    due = f"{cards} AND c.state > 0 AND c.due <= %s"
+    new = f"{cards} AND c.state = 0"
+    logs = (
+        f"FROM {log} WHERE user_id = %s AND source = '{ReviewLog.Source.REVIEW}'"
+        f" AND voided_at IS NULL AND reviewed_at >= %s"
+    )
+    return (
+        f"SELECT (SELECT COUNT(*) FROM (SELECT 1 AS one {due}"  # noqa: S608 - names from _meta
+        f" ORDER BY c.due LIMIT {DUE_COUNT_CAP + 1}) due_rows),"
+        f" (SELECT c.id {due} ORDER BY c.due, c.id LIMIT 1),"
+        f" (SELECT COUNT(*) FROM (SELECT 1 AS one {new} ORDER BY c.bank_id, c.question_id"
+        f" LIMIT %s) new_rows),"
+        f" (SELECT c.id {new} ORDER BY c.bank_id, c.question_id LIMIT 1),"
+        f" (SELECT COUNT(*) {logs}),"
+        f" (SELECT COUNT(*) {logs} AND new_card = %s)"
+    )
+
+
+@functools.cache
+def queue_card_sql() -> str:
+    card, question, revision = (
+        Card._meta.db_table,
+        Question._meta.db_table,
+        QuestionRevision._meta.db_table,
+    )
+    return (
+        f"SELECT {select_columns(Card, 'c')},"  # noqa: S608 - names from _meta
+        f" {select_columns(Question, 'q')}, {select_columns(QuestionRevision, 'r')}"
+        f" FROM {card} c JOIN {question} q ON q.id = c.question_id"
+        f" LEFT JOIN {revision} r ON r.id = q.current_revision_id WHERE c.id = %s"
+    )
+
+
+def queue_card(card_id: int) -> Card:
+    """The card with its question and the question's current revision, in one query."""
+    row = fetch_one(queue_card_sql(), [card_id])
+    if row is None:
+        raise Card.DoesNotExist(card_id)
+    card, question, revision = rows_as_models(row, [Card, Question, QuestionRevision])
+    question.current_revision = revision
+    card.question = question
+    return card
+
+
+@functools.cache
+def revision_sql() -> str:
+    revision, question = QuestionRevision._meta.db_table, Question._meta.db_table
+    return (
+        f"SELECT {select_columns(QuestionRevision, 'r')},"  # noqa: S608 - names from _meta
+        f" {select_columns(Question, 'q')}"
+        f" FROM {revision} r JOIN {question} q ON q.id = r.question_id WHERE r.id = %s"
+    )
+
+
+def revision_with_question(revision_id: int) -> QuestionRevision | None:
+    """The revision with its question (an answer names the revision it was shown)."""
+    row = fetch_one(revision_sql(), [revision_id])
+    if row is None:
+        return None
+    revision, question = rows_as_models(row, [QuestionRevision, Question])
+    revision.question = question
+    return revision
+
+
+@functools.cache
+def settings_sql() -> str:
+    return (
+        f"SELECT {select_columns(ReviewSettings, 's')}"  # noqa: S608 - names from _meta
+        f" FROM {ReviewSettings._meta.db_table} s WHERE s.user_id = %s"
+    )
+
+
+@functools.cache
+def card_lock_sql(for_update: bool) -> str:
+    return (
+        f"SELECT {select_columns(Card, 'c')}"  # noqa: S608 - names from _meta
+        f" FROM {Card._meta.db_table} c WHERE c.user_id = %s AND c.question_id = %s"
+        + (" FOR UPDATE" if for_update else "")
+    )
