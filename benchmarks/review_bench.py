@@ -40,12 +40,7 @@ from benchmarks.review_setup import (
 )
 from quizzes import sql
 from quizzes.models import BankSubscription
-from quizzes.selectors import (
-    cards_due_for,
-    due_count_for,
-    study_bank_ids_for,
-    study_banks_for,
-)
+from quizzes.selectors import cards_due_for, due_count_for, study_bank_ids_for, study_banks_for
 from quizzes.services_review import review_cards_sync, review_queue_refresh
 
 SMALL, BIG = 1_000, 100_000

@@ -29,12 +29,11 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, QuerySet
 
 from accounts.models import Profile
 
-from . import scheduling, sql
+from . import sql
 from .models import (
     Card,
     KeywordAttempt,
@@ -45,7 +44,6 @@ from .models import (
 from .sql import DUE_COUNT_CAP
 
 #: Counts of due cards stop here ("1000+"), so the review page stays fast for huge decks.
-FORECAST_DAYS = 14
 GENERAL_TOPIC = "general"
 
 
@@ -90,7 +88,7 @@ def is_studied(question: Question, bank_ids: Iterable[int]) -> bool:
     )
 
 
-def _studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
+def studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
     """The learner's seen cards of studied questions (the ``card_due_queue`` index)."""
     return Card.objects.filter(
         user=user,
@@ -110,7 +108,7 @@ def cards_due_for(
     if bank_ids is None:
         bank_ids = study_bank_ids_for(user=user)
     return list(
-        _studied_cards(user=user, bank_ids=bank_ids)
+        studied_cards(user=user, bank_ids=bank_ids)
         .filter(due__lte=now)
         .select_related("question__current_revision")
         .order_by("due", "id")[:limit]
@@ -122,7 +120,7 @@ def due_count_for(
 ) -> int:
     """How many seen cards are due by ``until``, counting at most ``cap`` + 1."""
     return (
-        _studied_cards(user=user, bank_ids=bank_ids)
+        studied_cards(user=user, bank_ids=bank_ids)
         .filter(due__lte=until)
         .order_by("due")[: cap + 1]
         .count()
@@ -163,7 +161,7 @@ def time_zone_for(user) -> str:
     return profile.time_zone if profile else "UTC"
 
 
-def _review_logs(user) -> QuerySet[ReviewLog]:
+def review_logs(user) -> QuerySet[ReviewLog]:
     """Ordinary review answers: exam answers and contrast drills are not reviews."""
     return ReviewLog.objects.filter(
         user=user, source=ReviewLog.Source.REVIEW, voided_at__isnull=True
@@ -398,205 +396,6 @@ def leech_contrast_drills(*, question: Question, limit: int = 4) -> list[Keyword
         if drill not in picked and len(picked) < limit:
             picked.append(drill)
     return picked
-
-
-# --- dashboard -------------------------------------------------------------------------
-
-
-def forecast_for(
-    *, user, now: dt.datetime, time_zone: str, days: int = FORECAST_DAYS
-) -> list[tuple[dt.date, int]]:
-    """Cards due on each of the next ``days`` local days (today includes overdue ones)."""
-    bank_ids = study_bank_ids_for(user=user)
-    start = local_day_start(now, time_zone)
-    end = start + dt.timedelta(days=days)
-    rows = (
-        _studied_cards(user=user, bank_ids=bank_ids)
-        .filter(due__lt=end)
-        .annotate(day=TruncDate("due", tzinfo=ZoneInfo(time_zone)))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts: Counter[dt.date] = Counter()
-    today = start.date()
-    for row in rows:
-        counts[max(row["day"], today)] += row["n"]
-    return [
-        (today + dt.timedelta(days=i), counts[today + dt.timedelta(days=i)]) for i in range(days)
-    ]
-
-
-@dataclass(frozen=True)
-class Retention:
-    correct: int
-    total: int
-
-    @property
-    def rate(self) -> float | None:
-        return self.correct / self.total if self.total else None
-
-
-def true_retention_for(*, user, since: dt.datetime | None = None) -> Retention:
-    """Share of right answers on cards that were in the Review state (voided logs excluded)."""
-    logs = _review_logs(user).filter(state_before__state=Card.State.REVIEW)
-    if since is not None:
-        logs = logs.filter(reviewed_at__gte=since)
-    totals = logs.aggregate(total=Count("id"), correct=Count("id", filter=Q(correct=True)))
-    return Retention(correct=totals["correct"] or 0, total=totals["total"] or 0)
-
-
-def streak_for(*, user, now: dt.datetime, time_zone: str) -> int:
-    """Consecutive local days with at least one review, ending today (or yesterday)."""
-    since = local_day_start(now, time_zone) - dt.timedelta(days=400)
-    days = set(
-        _review_logs(user)
-        .filter(reviewed_at__gte=since)
-        .annotate(day=TruncDate("reviewed_at", tzinfo=ZoneInfo(time_zone)))
-        .values_list("day", flat=True)
-        .distinct()
-    )
-    day = now.astimezone(ZoneInfo(time_zone)).date()
-    if day not in days:
-        day -= dt.timedelta(days=1)
-    streak = 0
-    while day in days:
-        streak += 1
-        day -= dt.timedelta(days=1)
-    return streak
-
-
-def time_spent_for(*, user, now: dt.datetime, time_zone: str) -> dict[str, int]:
-    """Milliseconds spent answering reviews: today, the last 7 days, all time."""
-    start = local_day_start(now, time_zone)
-    logs = _review_logs(user)
-
-    def total(queryset) -> int:
-        return queryset.aggregate(ms=Sum("duration_ms"))["ms"] or 0
-
-    return {
-        "today": total(logs.filter(reviewed_at__gte=start)),
-        "week": total(logs.filter(reviewed_at__gte=start - dt.timedelta(days=6))),
-        "all": total(logs),
-    }
-
-
-@dataclass
-class TopicMastery:
-    topic: str
-    questions: int = 0
-    seen: int = 0
-    mature: int = 0
-    recall_now_total: float = 0.0
-    recall_exam_total: float = 0.0
-    lapses: int = 0
-
-    @property
-    def label(self) -> str:
-        return topic_label(self.topic)
-
-    @property
-    def recall_now(self) -> float:
-        return self.recall_now_total / self.questions if self.questions else 0.0
-
-    @property
-    def recall_exam(self) -> float:
-        return self.recall_exam_total / self.questions if self.questions else 0.0
-
-    @property
-    def seen_share(self) -> float:
-        return self.seen / self.questions if self.questions else 0.0
-
-
-TOPIC_LABELS = {
-    "backups-ha": "Backups and high availability",
-    "multi-region": "Multi-Region keys",
-    "key-policies": "Key policies, IAM and grants",
-    "cloudhsm-keys": "CloudHSM keys and attributes",
-    "cloudhsm-users": "CloudHSM users, quorum and lockout",
-    "fips": "FIPS 140 levels",
-}
-
-
-def topic_label(topic: str) -> str:
-    if topic in TOPIC_LABELS:
-        return TOPIC_LABELS[topic]
-    special = {"kms": "KMS", "cloudhsm": "CloudHSM", "fips": "FIPS"}
-    words = [special.get(word, word) for word in topic.split("-")]
-    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
-
-
-#: Stability (days) from which a card counts as "mature" (Anki's 21-day interval).
-MATURE_DAYS = 21
-
-
-def mastery_for(
-    *, user, now: dt.datetime, exam_at: dt.datetime | None, scheduler
-) -> tuple[list[TopicMastery], TopicMastery]:
-    """Per-topic and overall mastery: recall predicted now and on exam day.
-
-    Unseen questions count as 0 recall, so readiness rises only by studying the whole bank.
-    """
-    bank_ids = study_bank_ids_for(user=user)
-    questions = list(study_questions_for(user=user, bank_ids=bank_ids).values("id", "topics"))
-    cards = {
-        card.question_id: card
-        for card in Card.objects.filter(
-            user=user, question_id__in=[q["id"] for q in questions]
-        ).only(
-            "question_id", "state", "step", "stability", "difficulty", "due", "last_review",
-            "reps", "lapses",
-        )
-    }  # fmt: skip
-    topics: dict[str, TopicMastery] = {}
-    overall = TopicMastery(topic="overall")
-    for question in questions:
-        card = cards.get(question["id"])
-        recall_now = recall_exam = 0.0
-        seen = mature = False
-        lapses = 0
-        if card is not None and card.state != Card.State.NEW:
-            state = memory_state(card)
-            seen = True
-            mature = (card.stability or 0) >= MATURE_DAYS
-            lapses = card.lapses
-            recall_now = scheduling.retrievability(state, at=now, scheduler=scheduler)
-            recall_exam = (
-                scheduling.retrievability(state, at=exam_at, scheduler=scheduler)
-                if exam_at
-                else recall_now
-            )
-        for name in [*(question["topics"] or [GENERAL_TOPIC]), None]:
-            bucket = overall if name is None else topics.setdefault(name, TopicMastery(name))
-            bucket.questions += 1
-            bucket.seen += seen
-            bucket.mature += mature
-            bucket.lapses += lapses
-            bucket.recall_now_total += recall_now
-            bucket.recall_exam_total += recall_exam
-    ordered = sorted(topics.values(), key=lambda t: (t.recall_exam, t.topic))
-    return ordered, overall
-
-
-def memory_state(card: Card) -> scheduling.MemoryState:
-    return scheduling.MemoryState(
-        state=card.state,
-        step=card.step,
-        stability=card.stability,
-        difficulty=card.difficulty,
-        due=card.due,
-        last_review=card.last_review,
-        reps=card.reps,
-        lapses=card.lapses,
-    )
-
-
-def leeches_for(*, user, limit: int = 10) -> list[Card]:
-    return list(
-        Card.objects.filter(user=user, leech=True)
-        .select_related("question__current_revision")
-        .order_by("-lapses", "id")[:limit]
-    )
 
 
 # --- exams -----------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from .models import (
     ReviewLog,
     ReviewSettings,
 )
-from .selectors import ReviewQueue, memory_state, review_queue_for, study_banks_for
+from .selectors import ReviewQueue, review_queue_for, study_banks_for
+from .selectors_progress import memory_state
 
 DEFAULT_LEARNING_STEPS = [1, 10]
 DEFAULT_RELEARNING_STEPS = [10]

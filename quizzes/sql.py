@@ -111,8 +111,8 @@ NOT_LIVE = {
 def queue_sql(vendor: str, bank_count: int) -> str:
     """Every count of the review queue and the first due and new card, in one statement.
 
-    The conditions are :func:`_studied_cards` (due), :func:`new_cards_for` (new) and
-    :func:`_review_logs` (today's answers and new cards). Cards of questions not studied
+    The conditions are :func:`studied_cards` (due), :func:`new_cards_for` (new) and
+    :func:`review_logs` (today's answers and new cards). Cards of questions not studied
     (drafts, archived) are left out by id, from the ``question_not_live`` index, so no card
     is joined to its question. The partial indexes' conditions (``state > 0``,
     ``state = 0``, ``source = 'review' AND voided_at IS NULL``, :data:`NOT_LIVE`) are

@@ -17,13 +17,15 @@ from .selectors import (
     DUE_COUNT_CAP,
     confusions_for,
     due_count_for,
+    local_day_start,
+    percent,
+    study_bank_ids_for,
+)
+from .selectors_progress import (
     forecast_for,
     leeches_for,
-    local_day_start,
     mastery_for,
-    percent,
     streak_for,
-    study_bank_ids_for,
     time_spent_for,
     true_retention_for,
 )

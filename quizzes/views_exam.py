@@ -23,7 +23,8 @@ from accounts.models import Profile
 from .forms_learn import AnswerForm, ExamStartForm, answer_as_post, show_question
 from .grading import answer_is_blank, correct_answer
 from .models import Exam, ExamItem
-from .selectors import exams_for, percent, study_questions_for, topic_label
+from .selectors import exams_for, percent, study_questions_for
+from .selectors_progress import topic_label
 from .services_exam import (
     BLUEPRINTS,
     PASS_SCALED,

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from quizzes import selectors, sql
 from quizzes.models import Bank, BankSubscription, Card, Question, ReviewLog
 from quizzes.selectors import (
-    _review_logs,
     cards_due_for,
     due_count_for,
     new_cards_for,
+    review_logs,
     study_banks_for,
 )
 from quizzes.services_review import (
@@ -69,7 +69,7 @@ def test_the_sql_queue_agrees_with_the_orm_on_a_mixed_deck(learner):
     queue = review_queue_refresh(user=learner, now=FROZEN, new_cards_per_day=20)
 
     bank_ids = [studied.pk]
-    today = _review_logs(learner).filter(reviewed_at__gte=FROZEN.replace(hour=0, minute=0))
+    today = review_logs(learner).filter(reviewed_at__gte=FROZEN.replace(hour=0, minute=0))
     assert queue.card == cards_due_for(user=learner, now=FROZEN, bank_ids=bank_ids)[0] == first
     assert queue.due_count == due_count_for(user=learner, until=FROZEN, bank_ids=bank_ids) == 2
     new = new_cards_for(user=learner, bank_ids=bank_ids, limit=20)

@@ -8,15 +8,8 @@ import pytest
 
 from accounts.services import profile_for
 from quizzes.models import BankSubscription, Card, Question, ReviewLog
-from quizzes.selectors import (
-    PastAttempt,
-    cards_due_for,
-    drill_round_pick,
-    forecast_for,
-    streak_for,
-    study_bank_ids_for,
-    true_retention_for,
-)
+from quizzes.selectors import PastAttempt, cards_due_for, drill_round_pick, study_bank_ids_for
+from quizzes.selectors_progress import forecast_for, streak_for, true_retention_for
 from quizzes.services_review import review_queue_refresh
 
 from .conftest import FROZEN
