@@ -40,9 +40,9 @@ from .forms_author import (
     editor_new,
     editor_rebuilt,
 )
-from .forms_learn import show_question
 from .grading import correct_answer
 from .models import QUESTION_TYPES, Bank, Question
+from .presenters import show_question
 from .selectors_author import (
     author_banks,
     bank_editors,

@@ -20,9 +20,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Profile
 
-from .forms_learn import AnswerForm, ExamStartForm, answer_as_post, show_question
+from .forms_learn import AnswerForm, ExamStartForm, answer_as_post
 from .grading import answer_is_blank, correct_answer
 from .models import Exam, ExamItem
+from .presenters import show_question
 from .selectors import exams_for, percent, study_questions_for
 from .selectors_progress import topic_label
 from .services_exam import (

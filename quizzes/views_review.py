@@ -36,11 +36,11 @@ from .forms_learn import (
     ReviewMetaForm,
     ReviewSettingsForm,
     display_size,
-    show_question,
     shown_order_parse,
     steps_text,
 )
 from .models import Card, KeywordDrill, Question, QuestionRevision, ReviewLog, ReviewSettings
+from .presenters import show_question
 from .selectors import (
     ReviewQueue,
     is_studied,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from quizzes.forms_learn import AnswerForm, answer_as_post, display_size, show_question
+from quizzes.forms_learn import AnswerForm, answer_as_post, display_size
 from quizzes.grading import correct_answer, grade
+from quizzes.presenters import show_question
 from quizzes.services_bank import starter_bank_load
 
 pytestmark = pytest.mark.django_db
