@@ -7,9 +7,6 @@ Every page works as plain HTML forms (POST, then redirect). With htmx the card r
 from __future__ import annotations
 
 import functools
-import random
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -22,13 +19,9 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.models import Profile
-
-from . import sql
+from . import review_pages, sql
 from .forms_learn import (
     AnswerForm,
     BankChoiceForm,
@@ -39,21 +32,20 @@ from .forms_learn import (
     shown_order_parse,
     steps_text,
 )
-from .models import Card, KeywordDrill, Question, QuestionRevision, ReviewLog, ReviewSettings
+from .models import Card, QuestionRevision, ReviewLog
 from .presenters import show_question
 from .selectors import (
-    ReviewQueue,
     is_studied,
     leech_contrast_drills,
     study_bank_ids_for,
-    study_banks_for,
 )
 from .services_review import (
+    AnswerOutcome,
+    ContrastOutcome,
     StaleCardError,
     bank_subscriptions_set,
     leech_contrast_submit,
     review_answer_submit,
-    review_queue_refresh,
     review_settings_for,
     review_settings_update,
     review_undo,
@@ -97,127 +89,19 @@ def render_region(
     return response
 
 
-def new_submission_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _now_ms() -> int:
-    return int(timezone.now().timestamp() * 1000)
-
-
-@dataclass(frozen=True)
-class Learner:
-    """What every review request reads about the signed-in learner, read once."""
-
-    settings: ReviewSettings
-    banks: dict[int, int]
-    profile: Profile | None
-
-    @property
-    def time_zone(self) -> str:
-        return self.profile.time_zone if self.profile else "UTC"
-
-
-def _learner(request: HttpRequest) -> Learner:
-    return Learner(
-        settings=review_settings_for(user=request.user),
-        banks=study_banks_for(user=request.user),
-        # UserTimezoneMiddleware has loaded it for this request already.
-        profile=getattr(request.user, "profile", None),
-    )
-
-
-def _review_queue(request: HttpRequest, learner: Learner, *, pick: bool = True) -> ReviewQueue:
-    return review_queue_refresh(
-        user=request.user,
-        now=timezone.now(),
-        new_cards_per_day=learner.settings.new_cards_per_day,
-        pick=pick,
-        banks=learner.banks,
-        settings=learner.settings,
-        time_zone=learner.time_zone,
-    )
-
-
-_META_FIELDS = ("revision", "version", "submission_id", "shown", "started")
-
-
-def _hidden_inputs(values: dict[str, Any]) -> str:
-    """The answer form's hidden fields as ``ReviewMetaForm`` renders them, minus its templates."""
-    inputs = []
-    for name in _META_FIELDS:
-        value = values.get(name)
-        if value is None or value == "":
-            inputs.append(format_html('<input type="hidden" name="{}" id="id_{}">', name, name))
-        else:
-            inputs.append(
-                format_html(
-                    '<input type="hidden" name="{}" value="{}" id="id_{}">', name, value, name
-                )
-            )
-    return mark_safe("".join(inputs))  # noqa: S308 - each part escaped by format_html
-
-
-def _question_context(
-    question: Question,
-    revision: QuestionRevision,
-    view: Any,
-    *,
-    hidden: dict[str, Any],
-    form: AnswerForm | None = None,
-    guessed: bool = False,
-) -> dict[str, Any]:
-    return {
-        "mode": "question",
-        "question": question,
-        "revision": revision,
-        "view": view,
-        "form": form,
-        "hidden_inputs": _hidden_inputs(hidden),
-        "guessed": guessed,
-    }
-
-
 # --- the review page -------------------------------------------------------------------
-
-
-def _queue_context(request: HttpRequest, learner: Learner | None = None) -> dict[str, Any]:
-    queue = _review_queue(request, learner or _learner(request))
-    context: dict[str, Any] = {"queue": queue, "mode": "done"}
-    if queue.question is None:
-        return context
-    card = queue.card
-    if card is not None and card.leech:
-        context.update(_leech_context(card))
-        return context
-    question = queue.question
-    revision = question.current_revision
-    shown = list(range(display_size(revision.data)))
-    random.shuffle(shown)
-    hidden = {
-        "revision": revision.pk,
-        "version": card.version if card else 0,
-        "submission_id": new_submission_id(),
-        "shown": ",".join(str(i) for i in shown),
-        "started": _now_ms(),
-    }
-    context.update(
-        _question_context(
-            question,
-            revision,
-            show_question(revision.data, revision.rendered, shown),
-            hidden=hidden,
-        )
-    )
-    return context
 
 
 @login_required
 def review(request: HttpRequest) -> HttpResponse:
-    return render_region(request, "quizzes/review.html", "card", _queue_context(request))
+    return render_region(
+        request, "quizzes/review.html", "card", review_pages.queue_context(request.user)
+    )
 
 
-def _studied_revision(request: HttpRequest, revision_id: int, learner: Learner) -> QuestionRevision:
+def _studied_revision(
+    request: HttpRequest, revision_id: int, learner: review_pages.Learner
+) -> QuestionRevision:
     revision = sql.revision_with_question(revision_id)
     if revision is None or not is_studied(revision.question, learner.banks):
         raise Http404("Not one of your questions.")
@@ -231,48 +115,74 @@ def review_answer(request: HttpRequest) -> HttpResponse:
     if not meta.is_valid():
         messages.error(request, "That answer form was incomplete; here is the next card.")
         return _back_to_queue(request)
-    learner = _learner(request)
+    learner = review_pages.learner_for(request.user)
     revision = _studied_revision(request, meta.cleaned_data["revision"], learner)
-    shown = shown_order_parse(meta.cleaned_data["shown"], display_size(revision.data))
-    if shown is None:
-        shown = list(range(display_size(revision.data)))
+    size = display_size(revision.data)
+    shown = shown_order_parse(meta.cleaned_data["shown"], size) or list(range(size))
     form = AnswerForm(request.POST, question_data=revision.data)
     if not form.is_valid():
-        context = _queue_context(request, learner)
-        context.update(
-            _question_context(
-                revision.question,
-                revision,
-                show_question(revision.data, revision.rendered, shown, answer=form.answer),
-                hidden={name: meta[name].value() for name in _META_FIELDS},
-                form=form,
-                guessed=bool(meta.cleaned_data["guessed"]),
-            )
-        )
-        return render_region(request, "quizzes/review.html", "card", context)
-    now = timezone.now()
-    duration_ms = int(now.timestamp() * 1000) - meta.cleaned_data["started"]
+        return _answer_again(request, learner, revision, meta, form, shown)
     try:
-        outcome = review_answer_submit(
-            user=request.user,
-            revision=revision,
-            answer=form.cleaned_data["answer"],
-            guessed=meta.cleaned_data["guessed"],
-            duration_ms=duration_ms,
-            submission_id=meta.cleaned_data["submission_id"],
-            seen_version=meta.cleaned_data["version"],
-            now=now,
-            settings=learner.settings,
-            profile=learner.profile,
-        )
+        outcome = _submit(request, learner, revision, meta, form)
     except StaleCardError:
         messages.warning(request, "You already answered that card in another tab or window.")
         return _back_to_queue(request, learner)
     if not request.htmx:
         url = reverse("review_feedback", args=[outcome.log.pk])
         return redirect(f"{url}?shown={','.join(str(i) for i in shown)}")
-    context = _feedback_context(
-        request,
+    return _feedback(request, learner, outcome, shown)
+
+
+def _answer_again(
+    request: HttpRequest,
+    learner: review_pages.Learner,
+    revision: QuestionRevision,
+    meta: ReviewMetaForm,
+    form: AnswerForm,
+    shown: list[int],
+) -> HttpResponse:
+    """The same question again, with the answer form's errors."""
+    context = review_pages.queue_context(request.user, learner)
+    context.update(
+        review_pages.question_context(
+            revision.question,
+            revision,
+            show_question(revision.data, revision.rendered, shown, answer=form.answer),
+            hidden={name: meta[name].value() for name in review_pages.META_FIELDS},
+            form=form,
+            guessed=bool(meta.cleaned_data["guessed"]),
+        )
+    )
+    return render_region(request, "quizzes/review.html", "card", context)
+
+
+def _submit(
+    request: HttpRequest,
+    learner: review_pages.Learner,
+    revision: QuestionRevision,
+    meta: ReviewMetaForm,
+    form: AnswerForm,
+) -> AnswerOutcome:
+    now = timezone.now()
+    return review_answer_submit(
+        user=request.user,
+        revision=revision,
+        answer=form.cleaned_data["answer"],
+        guessed=meta.cleaned_data["guessed"],
+        duration_ms=int(now.timestamp() * 1000) - meta.cleaned_data["started"],
+        submission_id=meta.cleaned_data["submission_id"],
+        seen_version=meta.cleaned_data["version"],
+        now=now,
+        settings=learner.settings,
+        profile=learner.profile,
+    )
+
+
+def _feedback(
+    request: HttpRequest, learner: review_pages.Learner, outcome: AnswerOutcome, shown: list[int]
+) -> HttpResponse:
+    context = review_pages.feedback_context(
+        request.user,
         outcome.log,
         shown,
         became_leech=outcome.became_leech,
@@ -283,48 +193,17 @@ def review_answer(request: HttpRequest) -> HttpResponse:
     return render_region(request, "quizzes/review.html", "card", context)
 
 
-def _back_to_queue(request: HttpRequest, learner: Learner | None = None) -> HttpResponse:
+def _back_to_queue(
+    request: HttpRequest, learner: review_pages.Learner | None = None
+) -> HttpResponse:
     if request.htmx:
         return render_region(
-            request, "quizzes/review.html", "card", _queue_context(request, learner)
+            request,
+            "quizzes/review.html",
+            "card",
+            review_pages.queue_context(request.user, learner),
         )
     return redirect("review")
-
-
-def _feedback_context(
-    request: HttpRequest,
-    log: ReviewLog,
-    shown: list[int],
-    *,
-    became_leech: bool = False,
-    learner: Learner | None = None,
-    latest: int | None = None,
-) -> dict[str, Any]:
-    queue = _review_queue(request, learner or _learner(request), pick=False)
-    revision = log.revision
-    if latest is None:
-        latest = (
-            ReviewLog.objects.filter(user=request.user, voided_at__isnull=True)
-            .order_by("-reviewed_at", "-id")
-            .values_list("pk", flat=True)
-            .first()
-        )
-    return {
-        "queue": queue,
-        "mode": "feedback",
-        "log": log,
-        "card": log.card,
-        "revision": revision,
-        "view": show_question(
-            revision.data, revision.rendered, shown, answer=log.chosen, reveal=True
-        ),
-        "rating_label": RATING_LABELS.get(log.rating, ""),
-        "can_undo": log.voided_at is None and latest == log.pk,
-        "became_leech": became_leech or (log.card.leech and not log.correct),
-    }
-
-
-RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
 
 @login_required
@@ -338,7 +217,10 @@ def review_feedback(request: HttpRequest, log_id: int) -> HttpResponse:
     size = display_size(log.revision.data)
     shown = shown_order_parse(request.GET.get("shown", ""), size) or list(range(size))
     return render_region(
-        request, "quizzes/review.html", "card", _feedback_context(request, log, shown)
+        request,
+        "quizzes/review.html",
+        "card",
+        review_pages.feedback_context(request.user, log, shown),
     )
 
 
@@ -355,51 +237,6 @@ def review_undo_view(request: HttpRequest) -> HttpResponse:
 # --- leeches ---------------------------------------------------------------------------
 
 
-def _leech_context(card: Card, *, log: ReviewLog | None = None) -> dict[str, Any]:
-    revision = card.question.current_revision
-    drills = leech_contrast_drills(question=card.question)
-    results = []
-    if log is not None:
-        chosen = log.chosen if isinstance(log.chosen, dict) else {}
-        by_id = {str(drill.pk): drill for drill in KeywordDrill.objects.filter(pk__in=chosen)}
-        for key, value in chosen.items():
-            drill = by_id.get(key)
-            if drill is not None:
-                results.append(
-                    {
-                        "drill": drill,
-                        "chosen": dict(KeywordDrill.Answer.choices).get(value, "—"),
-                        "ok": value == drill.answer,
-                    }
-                )
-    return {
-        "mode": "leech",
-        "card": card,
-        "revision": revision,
-        "view": show_question(
-            revision.data,
-            revision.rendered,
-            list(range(display_size(revision.data))),
-            answer=_correct_answer_safe(revision.data),
-            reveal=True,
-        ),
-        "drills": drills,
-        "answers": KeywordDrill.Answer.choices,
-        "contrast_form": ContrastDrillForm(initial={"submission_id": new_submission_id()}),
-        "leech_log": log,
-        "leech_results": results,
-    }
-
-
-def _correct_answer_safe(data: dict[str, Any]) -> Any:
-    from .grading import correct_answer
-
-    try:
-        return correct_answer(data)
-    except StopIteration:
-        return None
-
-
 @login_required
 def review_leech(request: HttpRequest, card_id: int) -> HttpResponse:
     card = get_object_or_404(
@@ -414,26 +251,28 @@ def review_leech(request: HttpRequest, card_id: int) -> HttpResponse:
         form = ContrastDrillForm(request.POST)
         if not card.leech or not form.is_valid():
             return _back_to_queue(request)
-        drills = leech_contrast_drills(question=card.question)
-        answers = {drill.pk: request.POST.get(f"drill_{drill.pk}", "") for drill in drills}
-        outcome = leech_contrast_submit(
-            card=card,
-            answers=answers,
-            drills=drills,
-            submission_id=form.cleaned_data["submission_id"],
-            now=timezone.now(),
-        )
+        outcome = _contrast_submit(request, card, form)
         if outcome.passed:
             messages.success(request, "Contrast drill passed: the card is back in your queue.")
             return _back_to_queue(request)
         if not request.htmx:
-            url = reverse("review_leech", args=[card.pk])
-            return redirect(f"{url}?log={outcome.log.pk}")
+            return redirect(f"{reverse('review_leech', args=[card.pk])}?log={outcome.log.pk}")
         log = outcome.log
     if not card.leech:
         return redirect("review")
-    context = {"queue": None, **_leech_context(card, log=log)}
+    context = {"queue": None, **review_pages.leech_context(card, log=log)}
     return render_region(request, "quizzes/review.html", "card", context)
+
+
+def _contrast_submit(request: HttpRequest, card: Card, form: ContrastDrillForm) -> ContrastOutcome:
+    drills = leech_contrast_drills(question=card.question)
+    return leech_contrast_submit(
+        card=card,
+        answers={drill.pk: request.POST.get(f"drill_{drill.pk}", "") for drill in drills},
+        drills=drills,
+        submission_id=form.cleaned_data["submission_id"],
+        now=timezone.now(),
+    )
 
 
 # --- settings and banks ----------------------------------------------------------------
