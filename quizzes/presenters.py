@@ -18,7 +18,11 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from .forms_learn import TRUE_FALSE
-from .grading import Grade, grade, match_choices
+from .grading import Grade, answer_is_blank, correct_answer, grade, match_choices
+from .models import Exam
+from .selectors import percent
+from .selectors_progress import topic_label
+from .services_exam import PASS_SCALED
 
 _TAG_RE = re.compile(r"(<[^>]*>)")
 
@@ -185,3 +189,44 @@ def _chosen_options(qtype: str, answer: Any) -> set[int]:
     if qtype == "single":
         return {answer} if isinstance(answer, int) else set()
     return set(answer or [])
+
+
+def exam_result_context(exam: Exam) -> dict[str, Any]:
+    """The score report of a finished exam: every question with its feedback, and the
+    breakdown per topic."""
+    items = []
+    for item in exam.items.select_related("revision", "question").order_by("position"):
+        data = item.revision.data
+        items.append(
+            {
+                "item": item,
+                "view": show_question(
+                    data,
+                    item.revision.rendered,
+                    list(item.option_order),
+                    answer=item.answer,
+                    reveal=True,
+                ),
+                "blank": answer_is_blank(data, item.answer),
+                "correct_answer": correct_answer(data),
+            }
+        )
+    breakdown = [
+        {
+            "topic": topic_label(topic),
+            "questions": int(row["questions"]),
+            "correct": int(row["correct"]),
+            "pct": percent(row["correct"] / row["questions"]) if row["questions"] else 0,
+            "credit_pct": percent(row["credit"] / row["questions"]) if row["questions"] else 0,
+        }
+        for topic, row in exam.topic_breakdown.items()
+    ]
+    correct_total = sum(1 for entry in items if entry["item"].correct)
+    return {
+        "exam": exam,
+        "items": items,
+        "breakdown": breakdown,
+        "correct_total": correct_total,
+        "pass_scaled": PASS_SCALED,
+        "raw_pct": percent(exam.raw_score),
+    }

@@ -21,14 +21,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.models import Profile
 
 from .forms_learn import AnswerForm, ExamStartForm, answer_as_post
-from .grading import answer_is_blank, correct_answer
+from .grading import answer_is_blank
 from .models import Exam, ExamItem
-from .presenters import show_question
-from .selectors import exams_for, percent, study_questions_for
-from .selectors_progress import topic_label
+from .presenters import exam_result_context, show_question
+from .selectors import exams_for, study_questions_for
 from .services_exam import (
     BLUEPRINTS,
-    PASS_SCALED,
     ExamClosedError,
     NoQuestionsError,
     exam_answer_save,
@@ -184,19 +182,21 @@ def exam_save(request: HttpRequest, exam_id: int, position: int) -> HttpResponse
     if request.htmx:
         context = _question_context(exam, item, form, saved=True)
         return render_region(request, "quizzes/exam_question.html", "status", context)
-    go = request.POST.get("go", "next")
+    return redirect(*_destination(exam, position, request.POST.get("go", "next")))
+
+
+def _destination(exam: Exam, position: int, go: str) -> tuple[Any, ...]:
+    """Where the exam's navigation buttons lead after a save: (view name, *arguments)."""
     total = exam.items.count()
-    if go == "finish":
-        return redirect("exam_finish", exam_id=exam.pk)
+    if go == "finish" or (go == "next" and position >= total):
+        return ("exam_finish", exam.pk)
     if go == "previous" and position > 1:
-        return redirect("exam_question", exam_id=exam.pk, position=position - 1)
+        return ("exam_question", exam.pk, position - 1)
     if go.isdigit() and 1 <= int(go) <= total:
-        return redirect("exam_question", exam_id=exam.pk, position=int(go))
-    if go == "next" and position < total:
-        return redirect("exam_question", exam_id=exam.pk, position=position + 1)
+        return ("exam_question", exam.pk, int(go))
     if go == "next":
-        return redirect("exam_finish", exam_id=exam.pk)
-    return redirect("exam_question", exam_id=exam.pk, position=position)
+        return ("exam_question", exam.pk, position + 1)
+    return ("exam_question", exam.pk, position)
 
 
 @login_required
@@ -229,43 +229,4 @@ def exam_result(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam_expire_if_due(exam=exam, now=timezone.now())
     if exam.status == Exam.Status.IN_PROGRESS:
         raise Http404("This exam is still in progress.")
-    items = []
-    for item in exam.items.select_related("revision", "question").order_by("position"):
-        data = item.revision.data
-        items.append(
-            {
-                "item": item,
-                "view": show_question(
-                    data,
-                    item.revision.rendered,
-                    list(item.option_order),
-                    answer=item.answer,
-                    reveal=True,
-                ),
-                "blank": answer_is_blank(data, item.answer),
-                "correct_answer": correct_answer(data),
-            }
-        )
-    breakdown = [
-        {
-            "topic": topic_label(topic),
-            "questions": int(row["questions"]),
-            "correct": int(row["correct"]),
-            "pct": percent(row["correct"] / row["questions"]) if row["questions"] else 0,
-            "credit_pct": percent(row["credit"] / row["questions"]) if row["questions"] else 0,
-        }
-        for topic, row in exam.topic_breakdown.items()
-    ]
-    correct_total = sum(1 for entry in items if entry["item"].correct)
-    return render(
-        request,
-        "quizzes/exam_result.html",
-        {
-            "exam": exam,
-            "items": items,
-            "breakdown": breakdown,
-            "correct_total": correct_total,
-            "pass_scaled": PASS_SCALED,
-            "raw_pct": percent(exam.raw_score),
-        },
-    )
+    return render(request, "quizzes/exam_result.html", exam_result_context(exam))
