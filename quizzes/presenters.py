@@ -17,10 +17,10 @@ from typing import Any
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from .forms_learn import TRUE_FALSE
+from .forms_learn import TRUE_FALSE, DrillAnswerForm
 from .grading import Grade, answer_is_blank, correct_answer, grade, match_choices
-from .models import Exam
-from .selectors import percent
+from .models import Exam, KeywordAttempt, KeywordDrill
+from .selectors import confusions_for, drill_round_for, percent
 from .selectors_progress import topic_label
 from .services_exam import PASS_SCALED
 
@@ -229,4 +229,45 @@ def exam_result_context(exam: Exam) -> dict[str, Any]:
         "correct_total": correct_total,
         "pass_scaled": PASS_SCALED,
         "raw_pct": percent(exam.raw_score),
+    }
+
+
+DRILL_ROUND_SIZE = 10
+
+
+def drill_context(
+    user: Any,
+    *,
+    queue: list[int] | None,
+    last: KeywordAttempt | None,
+    right: int,
+    total: int,
+) -> dict[str, Any]:
+    """The keyword drill: the next pair of the round, the last answer's feedback, or the
+    round's score; a new round when there is none."""
+    finished = queue is not None and not queue and last is not None
+    if queue is None or (not queue and not finished):
+        queue = [item.pk for item in drill_round_for(user=user, size=DRILL_ROUND_SIZE)]
+        right = total = 0
+    items = KeywordDrill.objects.in_bulk(queue)
+    queue = [pk for pk in queue if pk in items]
+    item = items[queue[0]] if queue and not finished else None
+    rest = ",".join(str(pk) for pk in queue[1:])
+    form = None
+    if item is not None:
+        form = DrillAnswerForm(
+            initial={"drill": item.pk, "remaining": rest, "right": right, "total": total}
+        )
+    return {
+        "item": item,
+        "form": form,
+        "answers": KeywordDrill.Answer.choices,
+        "last": last,
+        "last_chosen_label": dict(KeywordDrill.Answer.choices).get(last.chosen) if last else "",
+        "right": right,
+        "total": total,
+        "left_in_round": len(queue),
+        "finished": finished,
+        "confusions": confusions_for(user=user),
+        "has_items": KeywordDrill.objects.exists(),
     }

@@ -7,7 +7,6 @@ in the form, so the page needs no session state and works without JavaScript.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -18,51 +17,13 @@ from django.views.decorators.http import require_POST
 
 from .forms_learn import DrillAnswerForm, id_list_parse
 from .models import KeywordAttempt, KeywordDrill
-from .selectors import confusions_for, drill_round_for
+from .presenters import drill_context
 from .services_review import keyword_attempt_record
 from .views_review import render_region
-
-ROUND_SIZE = 10
 
 
 def _int(value: str | None) -> int:
     return int(value) if value and value.isdigit() else 0
-
-
-def _drill_context(
-    request: HttpRequest,
-    *,
-    queue: list[int] | None,
-    last: KeywordAttempt | None,
-    right: int,
-    total: int,
-) -> dict[str, Any]:
-    finished = queue is not None and not queue and last is not None
-    if queue is None or (not queue and not finished):
-        queue = [item.pk for item in drill_round_for(user=request.user, size=ROUND_SIZE)]
-        right = total = 0
-    items = KeywordDrill.objects.in_bulk(queue)
-    queue = [pk for pk in queue if pk in items]
-    item = items[queue[0]] if queue and not finished else None
-    rest = ",".join(str(pk) for pk in queue[1:])
-    form = None
-    if item is not None:
-        form = DrillAnswerForm(
-            initial={"drill": item.pk, "remaining": rest, "right": right, "total": total}
-        )
-    return {
-        "item": item,
-        "form": form,
-        "answers": KeywordDrill.Answer.choices,
-        "last": last,
-        "last_chosen_label": dict(KeywordDrill.Answer.choices).get(last.chosen) if last else "",
-        "right": right,
-        "total": total,
-        "left_in_round": len(queue),
-        "finished": finished,
-        "confusions": confusions_for(user=request.user),
-        "has_items": KeywordDrill.objects.exists(),
-    }
 
 
 @login_required
@@ -75,8 +36,8 @@ def drill(request: HttpRequest) -> HttpResponse:
             .first()
         )
     queue = id_list_parse(request.GET["queue"]) if "queue" in request.GET else None
-    context = _drill_context(
-        request,
+    context = drill_context(
+        request.user,
         queue=queue,
         last=last,
         right=_int(request.GET.get("right")),
@@ -108,5 +69,5 @@ def drill_answer(request: HttpRequest) -> HttpResponse:
             "total": total,
         }
         return redirect(f"{reverse('drill')}?{urlencode(params)}")
-    context = _drill_context(request, queue=queue, last=attempt, right=right, total=total)
+    context = drill_context(request.user, queue=queue, last=attempt, right=right, total=total)
     return render_region(request, "quizzes/drill.html", "drill", context)
