@@ -1,5 +1,6 @@
 """Forms for authoring: banks, co-editors, the question editor (a form plus one formset of
-option / pair / step rows, chosen by question type) and the import upload."""
+option / pair / step rows, chosen by question type); the import forms are
+:mod:`.forms_import`."""
 
 from __future__ import annotations
 
@@ -16,12 +17,10 @@ from django.forms import BaseFormSet, formset_factory
 
 from accounts.models import is_instructor
 
-from .formats import FORMATS, Option, Pair, QuestionData, Source, validate_question
+from .formats import Option, Pair, QuestionData, Source, validate_question
 from .formats.questions import KEY_RE, LESSON_RE, MAX_KEY_LENGTH
 from .models import QUESTION_TYPES, Bank, Question
 
-MAX_IMPORT_BYTES = 1_000_000
-MAX_IMPORT_QUESTIONS = 1000
 MAX_ROWS = 20
 
 #: Which kind of rows each question type edits (true/false has a single answer instead).
@@ -563,51 +562,3 @@ def draft_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- import ------------------------------------------------------------------------
-
-
-def _size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
-
-
-class ImportUploadForm(forms.Form):
-    file = forms.FileField(
-        help_text=f"YAML, GIFT, Aiken or CSV/TSV; at most {_size(MAX_IMPORT_BYTES)} and "
-        f"{MAX_IMPORT_QUESTIONS:,} questions."
-    )
-    format = forms.ChoiceField(
-        choices=[("", "Detect from the file")]
-        + [(name, spec.label) for name, spec in FORMATS.items()],
-        required=False,
-    )
-    bank = forms.ModelChoiceField(
-        queryset=Bank.objects.none(),
-        required=False,
-        empty_label="A new bank",
-        label="Import into",
-    )
-    title = forms.CharField(
-        label="New bank title",
-        required=False,
-        max_length=200,
-        help_text="For a new bank; defaults to the title in the file, or the file name.",
-    )
-
-    def __init__(self, *args: Any, banks: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["bank"].queryset = banks
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise ValidationError(
-                f"The file is {_size(upload.size)} ({upload.size:,} bytes); uploads are "
-                f"limited to {_size(MAX_IMPORT_BYTES)} ({MAX_IMPORT_BYTES:,} bytes). "
-                "Split it into smaller files."
-            )
-        return upload
-
-
-class ImportConfirmForm(forms.Form):
-    valid_only = forms.BooleanField(
-        required=False, label="Import only the valid questions (skip the ones with errors)"
-    )

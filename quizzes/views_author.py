@@ -4,6 +4,7 @@ other instructors, 403 for everyone else)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from functools import wraps
@@ -24,15 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import is_instructor
 
 from .diffing import revision_diff
-from .formats import FORMATS, ParseResult, decode_upload, detect_format, parse_upload
+from .formats import FORMATS, ParseResult, parse_upload
 from .forms_author import (
-    MAX_IMPORT_BYTES,
-    MAX_IMPORT_QUESTIONS,
     TYPE_LABELS,
     BankForm,
     EditorInviteForm,
-    ImportConfirmForm,
-    ImportUploadForm,
     QuestionEditor,
     draft_data,
     editor_bound,
@@ -40,8 +37,14 @@ from .forms_author import (
     editor_new,
     editor_rebuilt,
 )
+from .forms_import import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_QUESTIONS,
+    ImportConfirmForm,
+    ImportUploadForm,
+)
 from .grading import correct_answer
-from .models import QUESTION_TYPES, Bank, Question
+from .models import QUESTION_TYPES, Bank, Question, QuestionRevision
 from .presenters import show_question
 from .selectors_author import (
     author_banks,
@@ -57,6 +60,7 @@ from .selectors_author import (
 )
 from .services_author import (
     ImportRejected,
+    ImportSummary,
     bank_create,
     bank_editor_add,
     bank_editor_remove,
@@ -267,18 +271,12 @@ def _editor_page(
         form_url = reverse("author_question_create", args=[bank.pk])
     else:
         form_url = reverse("author_question_edit", args=[question.pk])
-    context = {
-        "bank": bank,
-        "question": question,
-        "editor": editor,
-        "form": editor.form,
-        "rows": editor.rows,
-        "preview": preview,
-        "form_url": form_url,
-        "preview_url": reverse("author_question_preview", args=[bank.pk]),
-        "question_types": QUESTION_TYPES,
-        "focus_row": focus_row,
-    }
+    context = {"bank": bank, "question": question, "editor": editor, "preview": preview}
+    context.update(form=editor.form, rows=editor.rows, focus_row=focus_row, form_url=form_url)
+    context.update(
+        preview_url=reverse("author_question_preview", args=[bank.pk]),
+        question_types=QUESTION_TYPES,
+    )
     return _vary_on_htmx(render(request, template, context))
 
 
@@ -286,48 +284,11 @@ def _editor_post(request: HttpRequest, *, bank: Bank, question: Question | None)
     action = request.POST.get("action", "save")
     remove = request.POST.get("remove_row", "")
     if action in ("add_row", "change_type", "preview") or remove.isdigit():
-        remove_row = int(remove) if remove.isdigit() else None
-        editor = editor_rebuilt(
-            bank=bank,
-            question=question,
-            data=request.POST,
-            add_row=action == "add_row",
-            remove_row=remove_row,
-        )
-        focus_row = None  # 1-based row for author.js to focus after the swap
-        if editor.rows is not None and editor.rows.total_form_count():
-            count = editor.rows.total_form_count()
-            if action == "add_row":
-                focus_row = count
-            elif remove_row is not None:
-                focus_row = min(remove_row + 1, count)
-        if request.htmx and action != "preview":
-            return _editor_page(
-                request,
-                bank=bank,
-                question=question,
-                editor=editor,
-                preview=None,
-                template="author/question_form.html#rows",
-                focus_row=focus_row,
-            )
-        return _editor_page(
-            request,
-            bank=bank,
-            question=question,
-            editor=editor,
-            preview=_preview(draft_data(request.POST)),
-            focus_row=focus_row,
-        )
+        return _editor_rebuilt(request, bank, question, action, remove)
     editor = editor_bound(bank=bank, question=question, data=request.POST)
     if not editor.is_valid():
-        return _editor_page(
-            request,
-            bank=bank,
-            question=question,
-            editor=editor,
-            preview=_preview(draft_data(request.POST)),
-        )
+        preview = _preview(draft_data(request.POST))
+        return _editor_page(request, bank=bank, question=question, editor=editor, preview=preview)
     saved, changed = question_save(
         bank=bank,
         question=question,
@@ -343,6 +304,38 @@ def _editor_post(request: HttpRequest, *, bank: Bank, question: Question | None)
     else:
         messages.info(request, f"No content change in “{saved.key}”: no new revision.")
     return redirect(f"{reverse('author_bank', args=[bank.pk])}#question-{saved.pk}")
+
+
+def _editor_rebuilt(
+    request: HttpRequest, bank: Bank, question: Question | None, action: str, remove: str
+) -> HttpResponse:
+    """The editor again after adding or removing an option row, changing the type, or
+    asking for a preview: only the rows region for htmx, the whole page otherwise."""
+    remove_row = int(remove) if remove.isdigit() else None
+    editor = editor_rebuilt(
+        bank=bank,
+        question=question,
+        data=request.POST,
+        add_row=action == "add_row",
+        remove_row=remove_row,
+    )
+    page = functools.partial(
+        _editor_page, request, bank=bank, question=question, editor=editor,
+        focus_row=_focus_row(editor, action, remove_row),
+    )  # fmt: skip
+    if request.htmx and action != "preview":
+        return page(preview=None, template="author/question_form.html#rows")
+    return page(preview=_preview(draft_data(request.POST)))
+
+
+def _focus_row(editor: QuestionEditor, action: str, remove_row: int | None) -> int | None:
+    """The 1-based row author.js focuses after the swap."""
+    count = editor.rows.total_form_count() if editor.rows is not None else 0
+    if not count:
+        return None
+    if action == "add_row":
+        return count
+    return min(remove_row + 1, count) if remove_row is not None else None
 
 
 @instructor_required
@@ -410,21 +403,26 @@ def _state_label(question: Question) -> str:
 # --- history, revert, statistics -------------------------------------------------------
 
 
+def _compared(
+    revisions: list[QuestionRevision], old_number: str, new_number: str
+) -> tuple[QuestionRevision | None, QuestionRevision | None]:
+    """The two revisions to compare: as asked for, else the newest and the one before it."""
+    by_number = {r.number: r for r in revisions}
+
+    def pick(value: str, default: QuestionRevision | None) -> QuestionRevision | None:
+        return by_number.get(int(value), default) if value.isdigit() else default
+
+    new = pick(new_number, revisions[0] if revisions else None)
+    older = [r for r in revisions if new is not None and r.number < new.number]
+    return pick(old_number, older[0] if older else new), new
+
+
 @instructor_required
 @require_GET
 def question_history(request: HttpRequest, question_id: int) -> HttpResponse:
     question = _editable_question(request, question_id)
     revisions = list(question_revisions(question=question))
-    by_number = {r.number: r for r in revisions}
-    newest = revisions[0] if revisions else None
-
-    def pick(name: str, default: Any) -> Any:
-        value = request.GET.get(name, "")
-        return by_number.get(int(value), default) if value.isdigit() else default
-
-    new = pick("to", newest)
-    older = [r for r in revisions if new is not None and r.number < new.number]
-    old = pick("from", older[0] if older else new)
+    old, new = _compared(revisions, request.GET.get("from", ""), request.GET.get("to", ""))
     diff = revision_diff(old.data, new.data) if old and new else []
     context = {
         "bank": question.bank,
@@ -518,46 +516,54 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         request.POST or None, request.FILES or None, banks=banks, initial=initial
     )
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data = upload.read(MAX_IMPORT_BYTES + 1)
-        text, problem = decode_upload(data)
-        name = form.cleaned_data["format"] or (detect_format(upload.name, text) if text else None)
-        if problem is not None or text is None:
-            form.add_error("file", f"{problem}" if problem else "The file could not be read.")
-        elif not text.strip():
-            form.add_error("file", "The file is empty.")
-        elif name is None:
-            form.add_error(
-                "format", "Could not tell the format from the file: choose it from the list."
-            )
-        else:
-            result = parse_upload(
-                data,
-                upload.name,
-                name,
-                max_bytes=MAX_IMPORT_BYTES,
-                max_questions=MAX_IMPORT_QUESTIONS,
-            )
-            if result.total > MAX_IMPORT_QUESTIONS:
-                form.add_error(
-                    "file",
-                    f"The file has {result.total:,} questions; the limit is "
-                    f"{MAX_IMPORT_QUESTIONS:,} per upload. Split it into smaller files.",
-                )
-            else:
-                bank = form.cleaned_data["bank"]
-                token = _pending_save(
-                    request,
-                    {
-                        "text": text,
-                        "filename": upload.name,
-                        "format": name,
-                        "bank_id": bank.pk if bank else None,
-                        "title": form.cleaned_data["title"],
-                    },
-                )
-                return redirect("author_import_preview", token)
+        bank = form.cleaned_data["bank"]
+        pending = {
+            "text": form.cleaned_data["text"],
+            "filename": form.cleaned_data["file"].name,
+            "format": form.cleaned_data["format_name"],
+            "bank_id": bank.pk if bank else None,
+            "title": form.cleaned_data["title"],
+        }
+        return redirect("author_import_preview", _pending_save(request, pending))
     return render(request, "author/import_upload.html", {"form": form})
+
+
+IMPORT_REJECTED = (
+    "Nothing was imported: the file has errors. Fix them and upload again, or "
+    "tick “Import only the valid questions”."
+)
+
+
+def _import_confirm(
+    request: HttpRequest,
+    form: ImportConfirmForm,
+    *,
+    result: ParseResult,
+    bank: Bank | None,
+    title: str,
+) -> ImportSummary | None:
+    """Import the previewed file; None (and the reason on the form) when nothing was written."""
+    try:
+        summary = bank_import(
+            result=result,
+            owner=request.user,
+            bank=bank,
+            title=title,
+            valid_only=form.cleaned_data["valid_only"],
+        )
+    except ImportRejected:
+        form.add_error(None, IMPORT_REJECTED)
+        return None
+    messages.success(request, _imported_message(summary))
+    return summary
+
+
+def _imported_message(summary: ImportSummary) -> str:
+    skipped = f", {summary.skipped} skipped with errors." if summary.skipped else "."
+    return (
+        f"Imported into “{summary.bank.title}”: {summary.created} new, "
+        f"{summary.updated} updated, {summary.unchanged} unchanged{skipped}"
+    )
 
 
 @instructor_required
@@ -568,47 +574,19 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("This import has expired or was already confirmed.")
     bank = _editable_bank(request, entry["bank_id"]) if entry["bank_id"] else None
     result = _reparse(entry)
-    new_title = (
-        entry["title"]
-        or (result.bank.title if result.bank else "")
-        or _default_title(entry["filename"])
-    )
+    new_title = entry["title"] or (result.bank.title if result.bank else "")
+    new_title = new_title or _default_title(entry["filename"])
     form = ImportConfirmForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") == "discard":
         _pending_drop(request, token)
         messages.info(request, "Import discarded: nothing was written.")
         return redirect(reverse("author_bank", args=[bank.pk]) if bank else "author_home")
     if request.method == "POST" and form.is_valid():
-        try:
-            summary = bank_import(
-                result=result,
-                owner=request.user,
-                bank=bank,
-                title=new_title,
-                valid_only=form.cleaned_data["valid_only"],
-            )
-        except ImportRejected:
-            form.add_error(
-                None,
-                "Nothing was imported: the file has errors. Fix them and upload again, or "
-                "tick “Import only the valid questions”.",
-            )
-        else:
+        summary = _import_confirm(request, form, result=result, bank=bank, title=new_title)
+        if summary is not None:
             _pending_drop(request, token)
-            messages.success(
-                request,
-                f"Imported into “{summary.bank.title}”: {summary.created} new, "
-                f"{summary.updated} updated, {summary.unchanged} unchanged"
-                + (f", {summary.skipped} skipped with errors." if summary.skipped else "."),
-            )
             return redirect("author_bank", summary.bank.pk)
-    context = {
-        "token": token,
-        "entry": entry,
-        "bank": bank,
-        "new_title": new_title,
-        "format": FORMATS[entry["format"]],
-        "plan": import_plan(bank=bank, result=result),
-        "form": form,
-    }
+    plan = import_plan(bank=bank, result=result)
+    context = {"token": token, "entry": entry, "bank": bank, "new_title": new_title, "form": form}
+    context.update(format=FORMATS[entry["format"]], plan=plan)
     return render(request, "author/import_preview.html", context)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from quizzes.formats import FORMATS, ImportIssue, parse_upload
-from quizzes.forms_author import MAX_IMPORT_BYTES, MAX_IMPORT_QUESTIONS
+from quizzes.forms_import import MAX_IMPORT_BYTES, MAX_IMPORT_QUESTIONS
 from quizzes.models import Bank
 from quizzes.services_author import ImportRejected, bank_import
 
