@@ -15,7 +15,6 @@ a learner's ``ReviewSettings.synced_banks`` remembers the serial their cards wer
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -298,13 +297,6 @@ def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
     return card
 
 
-#: The columns an answer changes (the card's user, question and bank never change).
-_SCHEDULE_FIELDS = [
-    "state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses",
-    "leech", "version",
-]  # fmt: skip
-
-
 def card_apply_rating(
     *,
     card: Card,
@@ -336,7 +328,7 @@ def card_apply_rating(
     if became_leech:
         card.leech = True
     card.version += 1
-    _card_schedule_save(card)
+    sql.card_schedule_save(card)
     log = ReviewLog(
         card=card,
         user_id=card.user_id,
@@ -351,61 +343,8 @@ def card_apply_rating(
         state_before=before,
         submission_id=submission_id,
     )
-    review_log_insert(log)
+    sql.review_log_insert(log)
     return log, became_leech
-
-
-# Every answer writes one card and one log while it holds the card's lock (on SQLite, the
-# database's write lock), so both are single plain statements, built once from the models'
-# fields and adapted by the fields themselves, as Model.save() would. Neither model has
-# save signals or pre-save field logic to skip (ReviewLog.save()'s is repeated below).
-
-
-@functools.cache
-def _card_schedule_sql() -> str:
-    columns = ", ".join(f"{Card._meta.get_field(name).column} = %s" for name in _SCHEDULE_FIELDS)
-    table = Card._meta.db_table
-    return f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608 - names from _meta
-
-
-def _card_schedule_save(card: Card) -> None:
-    """``card.save(update_fields=_SCHEDULE_FIELDS)`` in one statement."""
-    params = [
-        field.get_db_prep_save(getattr(card, field.attname), connection)
-        for field in (Card._meta.get_field(name) for name in _SCHEDULE_FIELDS)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_card_schedule_sql(), [*params, card.pk])
-
-
-def _log_fields() -> list[Any]:
-    return [field for field in ReviewLog._meta.concrete_fields if not field.primary_key]
-
-
-@functools.cache
-def _log_insert_sql(returning: bool) -> str:
-    columns = ", ".join(field.column for field in _log_fields())
-    values = ", ".join(["%s"] * len(_log_fields()))
-    return (
-        f"INSERT INTO {ReviewLog._meta.db_table} ({columns})"  # noqa: S608 - names from _meta
-        f" VALUES ({values})" + (" RETURNING id" if returning else "")
-    )
-
-
-def review_log_insert(log: ReviewLog) -> ReviewLog:
-    """``log.save()`` for a new log, in one statement (the unique submission id may raise
-    ``IntegrityError``, as with the ORM)."""
-    log.new_card = (log.state_before or {}).get("state") == Card.State.NEW
-    params = [
-        field.get_db_prep_save(getattr(log, field.attname), connection) for field in _log_fields()
-    ]
-    returning = connection.features.can_return_columns_from_insert
-    with connection.cursor() as cursor:
-        cursor.execute(_log_insert_sql(returning), params)
-        log.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
-    log._state.adding = False
-    log._state.db = connection.alias
-    return log
 
 
 # --- answering -------------------------------------------------------------------------
@@ -532,7 +471,7 @@ def review_undo(*, user, now: dt.datetime) -> ReviewLog | None:
         return None
     _card_restore(card, log.state_before)
     card.version += 1
-    card.save(update_fields=[*_SCHEDULE_FIELDS, "suspended"])
+    card.save(update_fields=[*sql.SCHEDULE_FIELDS, "suspended"])
     log.voided_at = now
     log.save(update_fields=["voided_at"])
     return log

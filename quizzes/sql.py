@@ -204,3 +204,63 @@ def card_lock_sql(for_update: bool) -> str:
         f" FROM {Card._meta.db_table} c WHERE c.user_id = %s AND c.question_id = %s"
         + (" FOR UPDATE" if for_update else "")
     )
+
+
+#: The columns an answer changes (the card's user, question and bank never change).
+SCHEDULE_FIELDS = [
+    "state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses",
+    "leech", "version",
+]  # fmt: skip
+
+
+# Every answer writes one card and one log while it holds the card's lock (on SQLite, the
+# database's write lock), so both are single plain statements, built once from the models'
+# fields and adapted by the fields themselves, as Model.save() would. Neither model has
+# save signals or pre-save field logic to skip (ReviewLog.save()'s is repeated below).
+
+
+@functools.cache
+def _card_schedule_sql() -> str:
+    columns = ", ".join(f"{Card._meta.get_field(name).column} = %s" for name in SCHEDULE_FIELDS)
+    table = Card._meta.db_table
+    return f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608 - names from _meta
+
+
+def card_schedule_save(card: Card) -> None:
+    """``card.save(update_fields=SCHEDULE_FIELDS)`` in one statement."""
+    params = [
+        field.get_db_prep_save(getattr(card, field.attname), connection)
+        for field in (Card._meta.get_field(name) for name in SCHEDULE_FIELDS)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_card_schedule_sql(), [*params, card.pk])
+
+
+def _log_fields() -> list[Any]:
+    return [field for field in ReviewLog._meta.concrete_fields if not field.primary_key]
+
+
+@functools.cache
+def _log_insert_sql(returning: bool) -> str:
+    columns = ", ".join(field.column for field in _log_fields())
+    values = ", ".join(["%s"] * len(_log_fields()))
+    return (
+        f"INSERT INTO {ReviewLog._meta.db_table} ({columns})"  # noqa: S608 - names from _meta
+        f" VALUES ({values})" + (" RETURNING id" if returning else "")
+    )
+
+
+def review_log_insert(log: ReviewLog) -> ReviewLog:
+    """``log.save()`` for a new log, in one statement (the unique submission id may raise
+    ``IntegrityError``, as with the ORM)."""
+    log.new_card = (log.state_before or {}).get("state") == Card.State.NEW
+    params = [
+        field.get_db_prep_save(getattr(log, field.attname), connection) for field in _log_fields()
+    ]
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(_log_insert_sql(returning), params)
+        log.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    log._state.adding = False
+    log._state.db = connection.alias
+    return log

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.services import profile_for
-from quizzes import services_review
+from quizzes import sql
 from quizzes.models import Card, KeywordAttempt, ReviewLog
 from quizzes.services_review import (
     StaleCardError,
@@ -90,7 +90,7 @@ def test_card_and_log_are_written_in_one_transaction(learner, single, monkeypatc
         raise RuntimeError("disk full")
 
     # The log is written after the card: a failure there must take the card back too.
-    monkeypatch.setattr(services_review, "review_log_insert", broken)
+    monkeypatch.setattr(sql, "review_log_insert", broken)
     with pytest.raises(RuntimeError):
         answer(learner, single, 0)
     assert not Card.objects.filter(user=learner, reps__gt=0).exists()
