@@ -1,40 +1,26 @@
-"""Pages of the sandbox: overview, console, files, access keys, clock, audit log, labs.
-
-Every view works on ``request.user``'s own sandbox account; nothing in a URL names an
-account, so one learner can never address another's sandbox. htmx requests get the inline
-partial of the region they update (``template#partial``); every htmx control also has a
-plain form or link, so the pages work without JavaScript. Actions that may change the engine
-send ``HX-Trigger: sandbox-changed`` so the architecture view refreshes itself.
-"""
+"""The guided labs: list, page, grading, and the panels that run a lab's steps in the
+browser."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
 from emulator.cloudhsm import HsmError
 from emulator.kms.errors import KmsError
 
 from . import selectors, services
-from .console import ConsoleResult, console_run
 from .engine import sandbox_subnets
 from .forms import (
-    AccessKeyForm,
     AnalystForm,
-    AuditFilterForm,
     ClockForm,
     ClusterInitializeForm,
-    ConsoleForm,
     EnvelopeDecryptForm,
     EnvelopeEncryptForm,
     FileForm,
@@ -45,322 +31,8 @@ from .forms import (
     PkiVerifyForm,
 )
 from .labs import LABS, PACKAGE_SUFFIX, grade, lab_by_slug, lab_state, tools
-from .models import LabProgress, SandboxAccessKey, SandboxFile
-
-logger = logging.getLogger(__name__)
-
-CHANGED = "sandbox-changed"
-
-
-def _changed(response: HttpResponse) -> HttpResponse:
-    return trigger_client_event(response, CHANGED)
-
-
-def _account(request: HttpRequest):
-    return services.sandbox_for(request.user)
-
-
-# --- overview -----------------------------------------------------------------------------------
-
-
-def _usage(snapshot: selectors.EngineSnapshot) -> dict[str, int]:
-    clusters = [c for c in snapshot.kind("hsm.cluster").values() if c["State"] != "DELETED"]
-    most_hsms = max((len(c.get("_", {}).get("hsms", {})) for c in clusters), default=0)
-    return {
-        "keys": len(snapshot.kind("kms.key")),
-        "clusters": len(clusters),
-        "hsms": most_hsms,
-    }
-
-
-def _home_context(request: HttpRequest, account, **extra: Any) -> dict[str, Any]:
-    snapshot = selectors.engine_snapshot(account=account)
-    progress = {p.lab_slug: p for p in LabProgress.objects.filter(user=request.user)}
-    context = {
-        "account": account,
-        "snapshot": snapshot,
-        "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
-        "usage": _usage(snapshot),
-        "subnets": sandbox_subnets(account),
-        "files": selectors.files_of(account=account),
-        "file_form": FileForm(),
-        "clock_form": ClockForm(),
-        "access_keys": list(selectors.access_keys_of(account=account).filter(status="Active")),
-        "labs": [(lab, progress.get(lab.slug)) for lab in LABS],
-        **_console_context(account),
-    }
-    context.update(extra)
-    return context
-
-
-@login_required
-@require_GET
-def sandbox_home(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    return render(request, "sandbox/home.html", _home_context(request, account))
-
-
-@login_required
-@require_GET
-def architecture(request: HttpRequest) -> HttpResponse:
-    if not request.htmx:
-        return redirect(reverse("sandbox_home") + "#architecture")
-    account = _account(request)
-    snapshot = selectors.engine_snapshot(account=account)
-    response = render(
-        request,
-        "sandbox/_architecture.html#architecture-view",
-        {
-            "account": account,
-            "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
-        },
-    )
-    response["Vary"] = "HX-Request"
-    return response
-
-
-# --- console ------------------------------------------------------------------------------------
-
-
-def _console_context(account) -> dict[str, Any]:
-    return {
-        "console_form": ConsoleForm(),
-        "transcript": selectors.console_transcript(account=account),
-        "history": selectors.console_history(account=account),
-    }
-
-
-def _run_console(account, command: str) -> ConsoleResult:
-    try:
-        return console_run(account=account, line=command)
-    except Exception:
-        # A bad command must never become a server error; log it for the developers.
-        logger.exception("sandbox console failed on a command")
-        return ConsoleResult(
-            command,
-            "The sandbox could not run this command (an internal error was logged). "
-            "Check the syntax with 'help', or reset the sandbox if it keeps happening.",
-            False,
-        )
-
-
-@login_required
-@require_POST
-def console(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    form = ConsoleForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse("The command is too long.", status=400)
-    command = form.cleaned_data["command"]
-    result = _run_console(account, command) if command else ConsoleResult("", "", True)
-    entry = None
-    if command and command != "clear":
-        entry = services.console_record(
-            account=account,
-            command=result.stored_command,
-            output=result.stored_output,
-            ok=result.ok,
-        )
-    elif command == "clear":
-        services.console_clear(account=account)
-    fresh = {"id": entry.pk if entry else None, "output": result.output}
-    if request.htmx:
-        if command == "clear":
-            response = render(request, "sandbox/_console.html#transcript", {"transcript": []})
-            response["HX-Retarget"] = "#console-transcript"
-            response["HX-Reswap"] = "outerHTML"
-            return response
-        response = render(
-            request,
-            "sandbox/_console.html#entry",
-            {"entry": entry, "fresh": fresh},
-        )
-        return _changed(response) if result.touched_engine else response
-    lab = lab_by_slug(form.cleaned_data.get("next") or "")
-    if lab is not None:
-        return _render_lab(request, account, lab, fresh=fresh)
-    return render(request, "sandbox/home.html", _home_context(request, account, fresh=fresh))
-
-
-# --- files --------------------------------------------------------------------------------------
-
-
-def _back(request: HttpRequest, default: str = "sandbox_home") -> HttpResponse:
-    lab = lab_by_slug(request.POST.get("next", ""))
-    if lab is not None:
-        return redirect("sandbox_lab", slug=lab.slug)
-    return redirect(reverse(default) + "#files")
-
-
-@login_required
-@require_POST
-def file_upload(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    form = FileForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            saved = services.file_save(
-                account=account, name=form.cleaned_data["name"], content=form.content()
-            )
-            messages.success(request, f"Saved {saved.name} ({saved.size} bytes).")
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-    else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return _back(request)
-
-
-@login_required
-@require_GET
-def file_download(request: HttpRequest, name: str) -> HttpResponse:
-    account = _account(request)
-    sandbox_file = get_object_or_404(SandboxFile, account=account, name=name)
-    response = HttpResponse(bytes(sandbox_file.content), content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{sandbox_file.name}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-@require_POST
-def file_delete(request: HttpRequest, name: str) -> HttpResponse:
-    account = _account(request)
-    get_object_or_404(SandboxFile, account=account, name=name)
-    services.file_delete(account=account, name=name)
-    messages.success(request, f"Deleted {name}.")
-    return _back(request)
-
-
-# --- access keys --------------------------------------------------------------------------------
-
-
-def _credentials_page(request: HttpRequest, account, **extra: Any) -> HttpResponse:
-    context = {
-        "account": account,
-        "access_keys": selectors.access_keys_of(account=account),
-        "form": AccessKeyForm(),
-        "endpoint": request.build_absolute_uri(reverse("sandbox_kms")),
-        **extra,
-    }
-    response = render(request, "sandbox/credentials.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-def credentials(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    if request.method != "POST":
-        return _credentials_page(request, account)
-    form = AccessKeyForm(request.POST)
-    if not form.is_valid():
-        return _credentials_page(request, account, form=form)
-    try:
-        key, secret = services.access_key_create(
-            account=account, user_name=form.cleaned_data["user_name"]
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("sandbox_credentials")
-    return _credentials_page(request, account, revealed=key, secret=secret)
-
-
-def _own_key(request: HttpRequest, account, access_key_id: str) -> SandboxAccessKey:
-    return get_object_or_404(SandboxAccessKey, account=account, access_key_id=access_key_id)
-
-
-@login_required
-@require_POST
-def credential_reveal(request: HttpRequest, access_key_id: str) -> HttpResponse:
-    account = _account(request)
-    key = _own_key(request, account, access_key_id)
-    if not key.is_active:
-        raise Http404("revoked")
-    return _credentials_page(request, account, revealed=key, secret=services.access_key_secret(key))
-
-
-@login_required
-@require_POST
-def credential_rotate(request: HttpRequest, access_key_id: str) -> HttpResponse:
-    account = _account(request)
-    key = _own_key(request, account, access_key_id)
-    if not key.is_active:
-        messages.error(request, "Only an active key can be rotated.")
-        return redirect("sandbox_credentials")
-    new_key, secret = services.access_key_rotate(key=key)
-    messages.success(request, f"{key.access_key_id} is revoked; use {new_key.access_key_id}.")
-    return _credentials_page(request, account, revealed=new_key, secret=secret)
-
-
-@login_required
-@require_POST
-def credential_revoke(request: HttpRequest, access_key_id: str) -> HttpResponse:
-    account = _account(request)
-    key = _own_key(request, account, access_key_id)
-    services.access_key_revoke(key=key)
-    messages.success(request, f"{key.access_key_id} is revoked: requests signed with it fail.")
-    return redirect("sandbox_credentials")
-
-
-# --- clock and reset ------------------------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def clock_advance(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    form = ClockForm(request.POST)
-    if form.is_valid():
-        services.sandbox_advance_clock(account=account, seconds=form.seconds)
-        # Let the engine apply what became due now, so the views show it at once.
-        selectors.engine_snapshot(account=account)
-    if request.htmx:
-        response = render(
-            request,
-            "sandbox/_clock.html#clock",
-            {"account": account, "clock_form": ClockForm(), "next": request.POST.get("next", "")},
-        )
-        return _changed(response)
-    lab = lab_by_slug(request.POST.get("next", ""))
-    if lab is not None:
-        return redirect("sandbox_lab", slug=lab.slug)
-    return redirect("sandbox_home")
-
-
-@login_required
-def reset(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    if request.method == "POST":
-        services.sandbox_reset(account=account)
-        messages.success(
-            request, "Your sandbox is empty again. Access keys and lab completions were kept."
-        )
-        return redirect("sandbox_home")
-    return render(request, "sandbox/reset.html", {"account": account})
-
-
-# --- audit log ----------------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
-    account = _account(request)
-    operations, results = selectors.audit_choices(account=account)
-    form = AuditFilterForm(request.GET or None, operations=operations, results=results)
-    filters = selectors.AuditFilters()
-    if form.is_bound and form.is_valid():
-        filters = selectors.AuditFilters(**form.cleaned_data)
-    page = selectors.audit_page(account=account, filters=filters, page=request.GET.get("page"))
-    template = "sandbox/audit.html#audit-table" if request.htmx else "sandbox/audit.html"
-    response = render(
-        request,
-        template,
-        {"account": account, "form": form, "page": page, "query": filters.as_query()},
-    )
-    response["Vary"] = "HX-Request"
-    return response
-
+from .models import LabProgress
+from .views_common import account_of, changed, console_context
 
 # --- labs ------------------------------------------------------------------------------------------
 
@@ -374,7 +46,7 @@ def lab_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sandbox/lab_list.html",
-        {"account": _account(request), "rows": rows, "done": done, "total": len(LABS)},
+        {"account": account_of(request), "rows": rows, "done": done, "total": len(LABS)},
     )
 
 
@@ -452,7 +124,7 @@ def _lab_panels(request: HttpRequest, choices: dict[str, Any], bound: dict) -> d
     }
 
 
-def _render_lab(
+def render_lab(
     request: HttpRequest,
     account,
     lab,
@@ -478,7 +150,7 @@ def _render_lab(
         "next": lab.slug,
         "fresh": fresh,
         "subnets": sandbox_subnets(account),
-        **_console_context(account),
+        **console_context(account),
         **_lab_panels(request, _panel_choices(account, snapshot), bound or {}),
     }
     template = "sandbox/lab_detail.html" + (f"#{partial}" if partial else "")
@@ -498,14 +170,14 @@ def _lab_or_404(slug: str):
 @require_GET
 def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
     lab = _lab_or_404(slug)
-    return _render_lab(request, _account(request), lab)
+    return render_lab(request, account_of(request), lab)
 
 
 @login_required
 @require_POST
 def lab_check(request: HttpRequest, slug: str) -> HttpResponse:
     lab = _lab_or_404(slug)
-    account = _account(request)
+    account = account_of(request)
     graded = grade(lab, lab_state(account=account))
     services.lab_progress_record(
         user=request.user,
@@ -515,9 +187,7 @@ def lab_check(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if graded.complete:
         messages.success(request, f"Lab {lab.number} complete. Well done!")
-    return _render_lab(
-        request, account, lab, graded=graded, partial="steps" if request.htmx else ""
-    )
+    return render_lab(request, account, lab, graded=graded, partial="steps" if request.htmx else "")
 
 
 # --- lab panels --------------------------------------------------------------------------------------
@@ -685,7 +355,7 @@ def lab_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     lab = _lab_or_404(slug)
     if action not in LAB_ACTIONS:
         raise Http404("No such lab action")
-    account = _account(request)
+    account = account_of(request)
     partial, handler = LAB_ACTIONS[action]
     try:
         choices = _panel_choices(account, selectors.engine_snapshot(account=account))
@@ -697,7 +367,7 @@ def lab_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
         result, bound = {"error": f"{code}: {getattr(error, 'message', '') or error}"}, {}
     result["action"] = action
     result["panel"] = partial
-    response = _render_lab(
+    response = render_lab(
         request, account, lab, result=result, bound=bound, partial=partial if request.htmx else ""
     )
-    return _changed(response)
+    return changed(response)

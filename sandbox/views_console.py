@@ -1,0 +1,140 @@
+"""The sandbox overview, its live architecture view and the console (AWS CLI and CloudHSM
+CLI commands against the learner's own engine)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors, services, views_labs
+from .console import ConsoleResult, console_run
+from .engine import sandbox_subnets
+from .forms import (
+    ClockForm,
+    ConsoleForm,
+    FileForm,
+)
+from .labs import LABS, lab_by_slug
+from .models import LabProgress
+from .views_common import account_of, changed, console_context
+
+logger = logging.getLogger(__name__)
+
+# --- overview -----------------------------------------------------------------------------------
+
+
+def _usage(snapshot: selectors.EngineSnapshot) -> dict[str, int]:
+    clusters = [c for c in snapshot.kind("hsm.cluster").values() if c["State"] != "DELETED"]
+    most_hsms = max((len(c.get("_", {}).get("hsms", {})) for c in clusters), default=0)
+    return {
+        "keys": len(snapshot.kind("kms.key")),
+        "clusters": len(clusters),
+        "hsms": most_hsms,
+    }
+
+
+def _home_context(request: HttpRequest, account, **extra: Any) -> dict[str, Any]:
+    snapshot = selectors.engine_snapshot(account=account)
+    progress = {p.lab_slug: p for p in LabProgress.objects.filter(user=request.user)}
+    context = {
+        "account": account,
+        "snapshot": snapshot,
+        "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
+        "usage": _usage(snapshot),
+        "subnets": sandbox_subnets(account),
+        "files": selectors.files_of(account=account),
+        "file_form": FileForm(),
+        "clock_form": ClockForm(),
+        "access_keys": list(selectors.access_keys_of(account=account).filter(status="Active")),
+        "labs": [(lab, progress.get(lab.slug)) for lab in LABS],
+        **console_context(account),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def sandbox_home(request: HttpRequest) -> HttpResponse:
+    account = account_of(request)
+    return render(request, "sandbox/home.html", _home_context(request, account))
+
+
+@login_required
+@require_GET
+def architecture(request: HttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect(reverse("sandbox_home") + "#architecture")
+    account = account_of(request)
+    snapshot = selectors.engine_snapshot(account=account)
+    response = render(
+        request,
+        "sandbox/_architecture.html#architecture-view",
+        {
+            "account": account,
+            "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
+        },
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+# --- console ------------------------------------------------------------------------------------
+
+
+def _run_console(account, command: str) -> ConsoleResult:
+    try:
+        return console_run(account=account, line=command)
+    except Exception:
+        # A bad command must never become a server error; log it for the developers.
+        logger.exception("sandbox console failed on a command")
+        return ConsoleResult(
+            command,
+            "The sandbox could not run this command (an internal error was logged). "
+            "Check the syntax with 'help', or reset the sandbox if it keeps happening.",
+            False,
+        )
+
+
+@login_required
+@require_POST
+def console(request: HttpRequest) -> HttpResponse:
+    account = account_of(request)
+    form = ConsoleForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("The command is too long.", status=400)
+    command = form.cleaned_data["command"]
+    result = _run_console(account, command) if command else ConsoleResult("", "", True)
+    entry = None
+    if command and command != "clear":
+        entry = services.console_record(
+            account=account,
+            command=result.stored_command,
+            output=result.stored_output,
+            ok=result.ok,
+        )
+    elif command == "clear":
+        services.console_clear(account=account)
+    fresh = {"id": entry.pk if entry else None, "output": result.output}
+    if request.htmx:
+        if command == "clear":
+            response = render(request, "sandbox/_console.html#transcript", {"transcript": []})
+            response["HX-Retarget"] = "#console-transcript"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+        response = render(
+            request,
+            "sandbox/_console.html#entry",
+            {"entry": entry, "fresh": fresh},
+        )
+        return changed(response) if result.touched_engine else response
+    lab = lab_by_slug(form.cleaned_data.get("next") or "")
+    if lab is not None:
+        return views_labs.render_lab(request, account, lab, fresh=fresh)
+    return render(request, "sandbox/home.html", _home_context(request, account, fresh=fresh))
