@@ -21,7 +21,7 @@ from .forms import (
     FileForm,
 )
 from .labs import LABS, lab_by_slug
-from .models import LabProgress
+from .models import ConsoleEntry, LabProgress
 from .views_common import account_of, changed, console_context
 
 logger = logging.getLogger(__name__)
@@ -111,30 +111,39 @@ def console(request: HttpRequest) -> HttpResponse:
         return HttpResponse("The command is too long.", status=400)
     command = form.cleaned_data["command"]
     result = _run_console(account, command) if command else ConsoleResult("", "", True)
-    entry = None
-    if command and command != "clear":
-        entry = services.console_record(
-            account=account,
-            command=result.stored_command,
-            output=result.stored_output,
-            ok=result.ok,
-        )
-    elif command == "clear":
-        services.console_clear(account=account)
+    entry = _keep(account, command, result)
     fresh = {"id": entry.pk if entry else None, "output": result.output}
     if request.htmx:
-        if command == "clear":
-            response = render(request, "sandbox/_console.html#transcript", {"transcript": []})
-            response["HX-Retarget"] = "#console-transcript"
-            response["HX-Reswap"] = "outerHTML"
-            return response
-        response = render(
-            request,
-            "sandbox/_console.html#entry",
-            {"entry": entry, "fresh": fresh},
-        )
-        return changed(response) if result.touched_engine else response
+        return _console_fragment(request, command, entry, fresh, result)
     lab = lab_by_slug(form.cleaned_data.get("next") or "")
     if lab is not None:
         return views_labs.render_lab(request, account, lab, fresh=fresh)
     return render(request, "sandbox/home.html", _home_context(request, account, fresh=fresh))
+
+
+def _keep(account, command: str, result: ConsoleResult) -> ConsoleEntry | None:
+    """The transcript after a command: the command and its output added, or cleared."""
+    if command == "clear":
+        services.console_clear(account=account)
+        return None
+    if not command:
+        return None
+    return services.console_record(
+        account=account, command=result.stored_command, output=result.stored_output, ok=result.ok
+    )
+
+
+def _console_fragment(
+    request: HttpRequest,
+    command: str,
+    entry: ConsoleEntry | None,
+    fresh: dict[str, Any],
+    result: ConsoleResult,
+) -> HttpResponse:
+    if command == "clear":
+        response = render(request, "sandbox/_console.html#transcript", {"transcript": []})
+        response["HX-Retarget"] = "#console-transcript"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    response = render(request, "sandbox/_console.html#entry", {"entry": entry, "fresh": fresh})
+    return changed(response) if result.touched_engine else response

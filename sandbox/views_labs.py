@@ -135,28 +135,40 @@ def render_lab(
     graded=None,
     partial: str = "",
 ) -> HttpResponse:
+    context = _lab_context(request, account, lab, fresh=fresh, result=result, bound=bound)
+    context["grade"] = graded
+    template = "sandbox/lab_detail.html" + (f"#{partial}" if partial else "")
+    response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _lab_context(
+    request: HttpRequest,
+    account,
+    lab,
+    *,
+    fresh: dict | None,
+    result: dict | None,
+    bound: dict | None,
+) -> dict[str, Any]:
     snapshot = selectors.engine_snapshot(account=account)
     progress = LabProgress.objects.filter(user=request.user, lab_slug=lab.slug).first()
-    context = {
+    forms = {"file_form": FileForm(), "clock_form": ClockForm()}
+    return {
+        **forms,
         "account": account,
         "lab": lab,
         "progress": progress,
         "passed_steps": set(progress.passed_steps) if progress else set(),
-        "grade": graded,
         "result": result or {},
         "files": selectors.files_of(account=account),
-        "file_form": FileForm(),
-        "clock_form": ClockForm(),
         "next": lab.slug,
         "fresh": fresh,
         "subnets": sandbox_subnets(account),
         **console_context(account),
         **_lab_panels(request, _panel_choices(account, snapshot), bound or {}),
     }
-    template = "sandbox/lab_detail.html" + (f"#{partial}" if partial else "")
-    response = render(request, template, context)
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _lab_or_404(slug: str):
