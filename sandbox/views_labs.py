@@ -135,8 +135,8 @@ def render_lab(
     graded=None,
     partial: str = "",
 ) -> HttpResponse:
-    context = _lab_context(request, account, lab, fresh=fresh, result=result, bound=bound)
-    context["grade"] = graded
+    context = _lab_context(request, account, lab, bound=bound)
+    context.update(grade=graded, fresh=fresh, result=result or {})
     template = "sandbox/lab_detail.html" + (f"#{partial}" if partial else "")
     response = render(request, template, context)
     response["Cache-Control"] = "no-store"
@@ -154,17 +154,16 @@ def _lab_context(
 ) -> dict[str, Any]:
     snapshot = selectors.engine_snapshot(account=account)
     progress = LabProgress.objects.filter(user=request.user, lab_slug=lab.slug).first()
-    forms = {"file_form": FileForm(), "clock_form": ClockForm()}
+    passed = set(progress.passed_steps) if progress else set()
     return {
-        **forms,
         "account": account,
         "lab": lab,
         "progress": progress,
-        "passed_steps": set(progress.passed_steps) if progress else set(),
-        "result": result or {},
+        "passed_steps": passed,
+        "file_form": FileForm(),
+        "clock_form": ClockForm(),
         "files": selectors.files_of(account=account),
         "next": lab.slug,
-        "fresh": fresh,
         "subnets": sandbox_subnets(account),
         **console_context(account),
         **_lab_panels(request, _panel_choices(account, snapshot), bound or {}),
