@@ -143,15 +143,7 @@ def render_lab(
     return response
 
 
-def _lab_context(
-    request: HttpRequest,
-    account,
-    lab,
-    *,
-    fresh: dict | None,
-    result: dict | None,
-    bound: dict | None,
-) -> dict[str, Any]:
+def _lab_context(request: HttpRequest, account, lab, *, bound: dict | None) -> dict[str, Any]:
     snapshot = selectors.engine_snapshot(account=account)
     progress = LabProgress.objects.filter(user=request.user, lab_slug=lab.slug).first()
     passed = set(progress.passed_steps) if progress else set()
