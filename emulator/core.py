@@ -408,6 +408,18 @@ class AuditLog:
 
 # --- what both engines share ---------------------------------------------------------------
 
+
+class EngineError(Exception):
+    """Base of every error an engine raises on purpose (:class:`~emulator.kms.KmsError`,
+    :class:`~emulator.cloudhsm.HsmError`): ``code`` names it as AWS or PKCS#11 does,
+    ``message`` says why and never holds key material, ``status`` is the HTTP status an API
+    answers with."""
+
+    code: str = "EngineError"
+    message: str = ""
+    status: int = 400
+
+
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 

@@ -13,6 +13,8 @@ Messages never contain key material, passwords or plaintext.
 
 from __future__ import annotations
 
+from emulator.core import EngineError
+
 __all__ = [
     "CloudHsmAccessDeniedException",
     "CloudHsmApiError",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 
-class HsmError(Exception):
+class HsmError(EngineError):
     """Base class: every emulator error has a machine-readable ``code`` and a message."""
 
     code: str = "HsmError"

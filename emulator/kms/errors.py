@@ -11,7 +11,7 @@ Messages are phrased like AWS's and never contain key material, plaintext or pas
 
 from __future__ import annotations
 
-from typing import ClassVar
+from emulator.core import EngineError
 
 __all__ = [
     "AccessDeniedException",
@@ -54,15 +54,14 @@ __all__ = [
 ]
 
 
-class KmsError(Exception):
+class KmsError(EngineError):
     """Base of every error the KMS engine raises on purpose.
 
     A subclass is named exactly like the AWS error; its ``code`` is that name and its
     ``status`` the HTTP status AWS sends (400 unless the class says otherwise).
     """
 
-    code: ClassVar[str] = "KMSInternalException"
-    status: ClassVar[int] = 400
+    code = "KMSInternalException"
 
     def __init_subclass__(cls, *, status: int = 400) -> None:
         super().__init_subclass__()
