@@ -98,6 +98,7 @@ class HsmKey:
     token: bool  # False: a session key, gone when its session ends
     on_hsms: tuple[str, ...]
     attributes: Mapping[str, Any]  # CloudHSM CLI names: label, class, key-type, extractable ...
+    public_key: str | None  # base64 DER SubjectPublicKeyInfo of a key pair's keys
 
     @property
     def reference(self) -> str:
@@ -256,6 +257,7 @@ def _hsm_key(data: JSON) -> HsmKey:
         token=data.get("session_id") is None,
         on_hsms=tuple(data.get("hsms", ())),
         attributes=dict(data.get("attributes", {})),
+        public_key=data.get("public"),
     )
 
 

@@ -31,14 +31,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from emulator.cloudhsm import CliContext, CloudHsmInvalidRequestException, HsmError, run_command
-from emulator.cloudhsm.cli import COMMANDS as HSM_COMMANDS
-from emulator.kms.errors import KmsError, UnknownOperationException
-from emulator.kms.schema import OPERATION_SCHEMAS
-from emulator.kms.validation import decode_request, encode_response
-
 from . import aws_cli
-from .engine import SandboxEngine
+from .engine import (
+    HSM_COMMANDS,
+    OPERATION_SCHEMAS,
+    CliContext,
+    CloudHsmInvalidRequestException,
+    EngineError,
+    SandboxEngine,
+    UnknownOperationException,
+    decode_request,
+    encode_response,
+    run_command,
+)
 from .models import SandboxAccount, SandboxFile
 from .services import ANALYST_USER, ROOT_USER, file_save, sandbox_call
 
@@ -302,7 +307,7 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
             wire = _run_kms(account, call, user)
         else:
             wire = _run_cloudhsm(account, call, user)
-    except (KmsError, HsmError) as error:
+    except EngineError as error:
         message = getattr(error, "message", "") or str(error)
         return ConsoleResult(
             line,

@@ -13,20 +13,86 @@ policy allows, exactly as in a fresh AWS account. Lab 3's second principal is th
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import hashlib
 from functools import cached_property
 
-from emulator.cloudhsm import CloudHsm, CloudHsmKeyStoreBackend, HsmError
-from emulator.core import OffsetClock, SystemRandom
-from emulator.kms import Kms
-from emulator.kms.errors import KmsError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from emulator.cloudhsm import (
+    CliContext,
+    CloudHsm,
+    CloudHsmInvalidRequestException,
+    CloudHsmKeyStoreBackend,
+    HsmError,
+    Pkcs11Error,
+    key_reference,
+    run_command,
+)
+from emulator.cloudhsm.cli import COMMANDS as HSM_COMMANDS
+from emulator.cloudhsm.pki import create_ca, sign_csr
+from emulator.core import EngineError, OffsetClock, Sealer, SealingError, SystemRandom
+from emulator.inventory import Cluster, HsmKey, Inventory, KmsKey
+from emulator.kms import Decision, Kms
+from emulator.kms.errors import KmsError, UnknownOperationException
+from emulator.kms.schema import OPERATION_SCHEMAS
+from emulator.kms.validation import decode_request, encode_response
 
 from .models import SandboxAccount
-from .sealing import sandbox_sealer
 from .storage_orm import OrmStorage
 
-ENGINE_ERRORS: tuple[type[Exception], ...] = (KmsError, HsmError)
+# What the rest of the sandbox may use of the engine: nothing else imports ``emulator``.
+__all__ = [
+    "HSM_COMMANDS",
+    "OPERATION_SCHEMAS",
+    "CliContext",
+    "CloudHsm",
+    "CloudHsmInvalidRequestException",
+    "Cluster",
+    "Decision",
+    "EngineError",
+    "HsmError",
+    "HsmKey",
+    "Inventory",
+    "KmsError",
+    "KmsKey",
+    "OffsetClock",
+    "Pkcs11Error",
+    "SandboxEngine",
+    "Sealer",
+    "SealingError",
+    "UnknownOperationException",
+    "create_ca",
+    "decode_request",
+    "encode_response",
+    "key_reference",
+    "principal_arn",
+    "run_command",
+    "sandbox_sealer",
+    "sandbox_subnets",
+    "sign_csr",
+]
+
 ZONE_SUFFIXES = ("a", "b", "c")
+
+
+@functools.cache
+def _sealer_for(master_key: str) -> Sealer:
+    try:
+        raw = base64.b64decode(master_key.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ImproperlyConfigured("SANDBOX_MASTER_KEY must be base64") from None
+    if len(raw) != 32:
+        raise ImproperlyConfigured("SANDBOX_MASTER_KEY must decode to 32 bytes")
+    return Sealer(raw)
+
+
+def sandbox_sealer() -> Sealer:
+    """The Sealer for engine key material and access-key secrets (cached per master key)."""
+    return _sealer_for(settings.SANDBOX_MASTER_KEY)
 
 
 def principal_arn(account: SandboxAccount, user_name: str) -> str:
@@ -96,3 +162,12 @@ class SandboxEngine:
     def kms_call(self, operation: str, params: dict) -> dict:
         """One KMS operation as the engine's principal (engine params: blobs as bytes)."""
         return self.kms.call(self.principal, operation, params)
+
+    def inventory(self) -> Inventory:
+        """The account's KMS and CloudHSM after the clock's due work, read without auditing
+        (looking at the sandbox writes no CloudTrail events)."""
+        self.hsm.process_due()
+        self.kms.tick()
+        return Inventory.from_records(
+            self.storage.records(), key_state=self.kms.key_state, now=self.clock.now()
+        )

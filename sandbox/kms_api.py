@@ -24,11 +24,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
-from emulator.kms.errors import KmsError
-from emulator.kms.schema import OPERATION_SCHEMAS
-from emulator.kms.validation import decode_request, encode_response
-
 from . import sigv4
+from .engine import OPERATION_SCHEMAS, KmsError, decode_request, encode_response
 from .models import SandboxAccessKey, SandboxAccount
 from .services import (
     access_key_mark_used,

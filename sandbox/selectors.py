@@ -1,14 +1,14 @@
 """Reads: the architecture view, the audit log, access keys, files and lab state.
 
-The architecture and the graders read the engine's records directly (kinds documented in
-``emulator.kms.records`` and ``emulator.cloudhsm.engine``) after letting the engine apply what
-the simulated clock made due; they never call audited operations, so looking at the sandbox
-does not write CloudTrail events.
+The architecture and the graders read the engine's typed :class:`Inventory` (see
+``SandboxEngine.inventory``) after the engine applied what the simulated clock made due; they
+never call audited operations, so looking at the sandbox does not write CloudTrail events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -16,9 +16,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-from emulator.kms.records import ALIAS, KEY, KEYSTORE, KeyRecord
-
-from .engine import SandboxEngine, sandbox_subnets
+from .engine import Inventory, SandboxEngine, sandbox_subnets
 from .models import SandboxAccessKey, SandboxAccount, SandboxEvent, SandboxFile
 from .services import sandbox_call
 
@@ -45,37 +43,27 @@ KEY_STATE_CLASS = {
 
 @dataclass
 class EngineSnapshot:
-    """Every engine record of one account after the clock's due work, read without auditing."""
+    """The account's engine, read once: its inventory and the labs' own records."""
 
-    records: dict[str, dict[str, JSON]]
-    key_states: dict[str, str]  # KMS key id -> KeyState as DescribeKey reports it
-    now: dt.datetime
+    inventory: Inventory
+    lab_records: dict[str, list[JSON]]  # lab kind ("lab.pki" ...) -> records
 
-    def kind(self, kind: str) -> dict[str, JSON]:
-        return self.records.get(kind, {})
+    @property
+    def now(self) -> dt.datetime:
+        return self.inventory.now
+
+    def lab(self, kind: str) -> list[JSON]:
+        return self.lab_records.get(kind, [])
 
 
-def _scoped_id(object_id: str) -> str:
-    """KMS scopes its ids with ``<account>:<region>:``; the rest is the key/alias id."""
-    parts = object_id.split(":", 2)
-    return parts[2] if len(parts) == 3 else object_id
+LAB_KINDS = ("lab.envelope", "lab.pki")
 
 
 def engine_snapshot(*, account: SandboxAccount) -> EngineSnapshot:
     def action(engine: SandboxEngine) -> EngineSnapshot:
-        engine.hsm.process_due()
-        engine.kms.tick()
-        engine.storage.flush()
-        records: dict[str, dict[str, JSON]] = {}
-        for row_kind, object_id, data in engine.storage.account.engine_objects.values_list(
-            "kind", "object_id", "data"
-        ):
-            records.setdefault(row_kind, {})[object_id] = data
-        key_states = {}
-        for data in records.get(KEY, {}).values():
-            record = KeyRecord.from_dict(data)
-            key_states[record.key_id] = engine.kms.key_state(record)
-        return EngineSnapshot(records, key_states, engine.clock.now())
+        inventory = engine.inventory()
+        labs = {kind: [data for _, data in engine.storage.list(kind)] for kind in LAB_KINDS}
+        return EngineSnapshot(inventory, labs)
 
     return sandbox_call(account=account, action=action)
 
@@ -187,43 +175,37 @@ def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Ar
     clusters: list[ClusterBadge] = []
     hsm_positions: dict[str, tuple[int, int]] = {}
     vpc_id = "vpc (no cluster yet)"
-    hsm_records = snapshot.kind("hsm.hsm")
-    token_keys: dict[str, int] = {}
-    for key in snapshot.kind("hsm.key").values():
-        if key.get("session_id") is None:
-            token_keys[key["cluster_id"]] = token_keys.get(key["cluster_id"], 0) + 1
-    users: dict[str, int] = {}
-    for user in snapshot.kind("hsm.user").values():
-        users[user["cluster_id"]] = users.get(user["cluster_id"], 0) + 1
-    for cluster_id, cluster in sorted(snapshot.kind("hsm.cluster").items()):
-        if cluster["State"] == "DELETED":
-            continue
-        vpc_id = cluster.get("VpcId", vpc_id)
+    inventory = snapshot.inventory
+    hsms = {hsm.hsm_id: hsm for hsm in inventory.hsms}
+    token_keys = Counter(key.cluster_id for key in inventory.token_keys())
+    users = Counter(user.cluster_id for user in inventory.users)
+    for cluster in inventory.live_clusters():
+        vpc_id = cluster.vpc_id or vpc_id
         clusters.append(
             ClusterBadge(
-                cluster_id=cluster_id,
-                state=cluster["State"],
-                hsm_type=cluster.get("HsmType", ""),
-                vpc_id=cluster.get("VpcId", ""),
-                token_keys=token_keys.get(cluster_id, 0),
-                users=users.get(cluster_id, 0),
-                css=HSM_STATE_CLASS.get(cluster["State"], "busy"),
+                cluster_id=cluster.cluster_id,
+                state=cluster.state,
+                hsm_type=cluster.hsm_type,
+                vpc_id=cluster.vpc_id,
+                token_keys=token_keys[cluster.cluster_id],
+                users=users[cluster.cluster_id],
+                css=HSM_STATE_CLASS.get(cluster.state, "busy"),
             )
         )
-        for zone, subnet in cluster.get("SubnetMapping", {}).items():
+        for zone, subnet in cluster.subnet_mapping.items():
             if zone in by_zone and by_zone[zone].subnet_id == subnet:
-                by_zone[zone].used_by.append(cluster_id)
-        for hsm_id in sorted(cluster.get("_", {}).get("hsms", {})):
-            hsm = hsm_records.get(hsm_id)
-            if hsm is None or hsm["AvailabilityZone"] not in by_zone:
+                by_zone[zone].used_by.append(cluster.cluster_id)
+        for hsm_id in cluster.hsm_ids:
+            hsm = hsms.get(hsm_id)
+            if hsm is None or hsm.zone not in by_zone:
                 continue
-            by_zone[hsm["AvailabilityZone"]].hsms.append(
+            by_zone[hsm.zone].hsms.append(
                 HsmBox(
                     hsm_id=hsm_id,
-                    cluster_id=cluster_id,
-                    state=hsm["State"],
-                    eni_id=hsm.get("EniId", ""),
-                    eni_ip=hsm.get("EniIp", ""),
+                    cluster_id=cluster.cluster_id,
+                    state=hsm.state,
+                    eni_id=hsm.eni_id,
+                    eni_ip=hsm.eni_ip,
                 )
             )
     column_width = (VPC_WIDTH - 32 - 16 * (len(zones) - 1)) // max(1, len(zones))
@@ -240,38 +222,34 @@ def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Ar
         badge.y = VPC_Y + 36
     vpc_height = 170 + max(1, tallest) * (HSM_HEIGHT + HSM_GAP) + 16
 
-    aliases: dict[str, list[str]] = {}
-    for object_id, alias in snapshot.kind(ALIAS).items():
-        aliases.setdefault(alias["target_key_id"], []).append(_scoped_id(object_id))
-    keys = []
-    for data in sorted(snapshot.kind(KEY).values(), key=lambda d: d["created"]):
-        keys.append(
-            KmsKeyRow(
-                key_id=data["key_id"],
-                aliases=sorted(aliases.get(data["key_id"], [])),
-                state=snapshot.key_states.get(data["key_id"], data["state"]),
-                spec=data["key_spec"],
-                origin=data["origin"],
-                store_id=data.get("custom_key_store_id"),
-            )
+    keys = [
+        KmsKeyRow(
+            key_id=key.key_id,
+            aliases=inventory.aliases_of(key.key_id),
+            state=key.state,
+            spec=key.spec,
+            origin=key.origin,
+            store_id=key.custom_key_store_id,
         )
+        for key in inventory.kms_keys
+    ]
     more_keys = max(0, len(keys) - MAX_KEYS_SHOWN)
     keys = keys[-MAX_KEYS_SHOWN:]
     for index, row in enumerate(keys):
         row.y = VPC_Y + 44 + index * 34
     stores = []
     store_top = VPC_Y + 44 + max(1, len(keys)) * 34 + 40
-    for index, (object_id, data) in enumerate(sorted(snapshot.kind(KEYSTORE).items())):
+    for index, store in enumerate(inventory.key_stores):
         box = KeyStoreBox(
-            store_id=_scoped_id(object_id),
-            name=data["name"],
-            cluster_id=data["cluster_id"],
-            state=data.get("state", "DISCONNECTED"),
+            store_id=store.store_id,
+            name=store.name,
+            cluster_id=store.cluster_id,
+            state=store.state,
             y=store_top + index * 56,
         )
-        if data["cluster_id"] in hsm_positions:
+        if store.cluster_id in hsm_positions:
             box.link_from = (KMS_X, box.y + 22)
-            box.link_to = hsm_positions[data["cluster_id"]]
+            box.link_to = hsm_positions[store.cluster_id]
         stores.append(box)
     kms_height = (store_top + len(stores) * 56) - VPC_Y + 16
     height = VPC_Y + max(vpc_height, kms_height) + 24

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .engine import ENGINE_ERRORS, SandboxEngine
+from .engine import EngineError, SandboxEngine, sandbox_sealer
 from .models import (
     ConsoleEntry,
     LabProgress,
@@ -30,7 +30,6 @@ from .models import (
     SandboxFile,
     SandboxObject,
 )
-from .sealing import sandbox_sealer
 from .storage_orm import OrmStorage
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -131,7 +130,7 @@ def _run_engine[T](
     try:
         outcome = [action(engine)]
         error = None
-    except ENGINE_ERRORS as exc:
+    except EngineError as exc:
         outcome, error = [], exc
     storage.flush()
     return outcome, error

@@ -82,6 +82,7 @@ def _object_sql() -> dict[str, str]:
         "group": f"{select} AND {kind} IN ({in_list})",
         "kind": f"{select} AND {kind} = %s",
         "one": f"{select} AND {kind} = %s AND {object_id} = %s",
+        "all": select,
     }
 
 
@@ -168,6 +169,20 @@ class OrmStorage:
         return [
             (object_id, copy.deepcopy(record)) for object_id, record in found if record is not None
         ]
+
+    def records(self) -> dict[str, dict[str, JSON]]:
+        """Every record of the account, ``{kind: {object id: record}}``, read in one query,
+        with what this request has read or changed so far taking precedence."""
+        grouped: dict[str, dict[str, JSON]] = {}
+        for kind, object_id, data in self._rows("all"):
+            grouped.setdefault(kind, {})[object_id] = data.decode()
+        for kind, object_id in list(self._cache):
+            record = self._record((kind, object_id))
+            if record is None:
+                grouped.get(kind, {}).pop(object_id, None)
+            else:
+                grouped.setdefault(kind, {})[object_id] = copy.deepcopy(record)
+        return grouped
 
     # --- events ---------------------------------------------------------------------------
 

@@ -30,10 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 def _usage(snapshot: selectors.EngineSnapshot) -> dict[str, int]:
-    clusters = [c for c in snapshot.kind("hsm.cluster").values() if c["State"] != "DELETED"]
-    most_hsms = max((len(c.get("_", {}).get("hsms", {})) for c in clusters), default=0)
+    clusters = snapshot.inventory.live_clusters()
+    most_hsms = max((len(cluster.hsm_ids) for cluster in clusters), default=0)
     return {
-        "keys": len(snapshot.kind("kms.key")),
+        "keys": len(snapshot.inventory.kms_keys),
         "clusters": len(clusters),
         "hsms": most_hsms,
     }

@@ -12,11 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from emulator.cloudhsm import HsmError
-from emulator.kms.errors import KmsError
-
 from . import selectors, services
-from .engine import sandbox_subnets
+from .engine import EngineError, Inventory, sandbox_subnets
 from .forms import (
     AnalystForm,
     ClockForm,
@@ -50,44 +47,36 @@ def lab_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _key_choices(snapshot: selectors.EngineSnapshot, *, symmetric: bool) -> list[tuple[str, str]]:
-    aliases: dict[str, list[str]] = {}
-    for alias in snapshot.kind("kms.alias").values():
-        aliases.setdefault(alias["target_key_id"], []).append(alias["alias_name"])
+def _key_choices(inventory: Inventory, *, symmetric: bool) -> list[tuple[str, str]]:
     choices = []
-    for key in sorted(snapshot.kind("kms.key").values(), key=lambda k: k["created"]):
-        if symmetric and key["key_spec"] != "SYMMETRIC_DEFAULT":
+    for key in inventory.kms_keys:
+        if symmetric and key.spec != "SYMMETRIC_DEFAULT":
             continue
-        state = snapshot.key_states.get(key["key_id"], key["state"])
-        names = ", ".join(sorted(aliases.get(key["key_id"], []))) or key["key_id"][:8] + "…"
-        choices.append((key["key_id"], f"{names} ({key['key_spec']}, {state})"))
+        names = ", ".join(inventory.aliases_of(key.key_id)) or key.key_id[:8] + "…"
+        choices.append((key.key_id, f"{names} ({key.spec}, {key.state})"))
     return choices
 
 
-def _panel_choices(account, snapshot: selectors.EngineSnapshot) -> dict[str, Any]:
-    """What the lab panels' menus offer, read from the engine's records and the files."""
-    clusters = [c for c in snapshot.kind("hsm.cluster").values() if c["State"] != "DELETED"]
-    cluster_ids = [c["ClusterId"] for c in clusters]
+def _panel_choices(account, inventory: Inventory) -> dict[str, Any]:
+    """What the lab panels' menus offer, read from the engine's inventory and the files."""
+    clusters = inventory.live_clusters()
+    cluster_ids = [cluster.cluster_id for cluster in clusters]
     files = [f.name for f in selectors.files_of(account=account)]
     return {
-        "keys": _key_choices(snapshot, symmetric=False),
-        "symmetric": _key_choices(snapshot, symmetric=True),
+        "keys": _key_choices(inventory, symmetric=False),
+        "symmetric": _key_choices(inventory, symmetric=True),
         "files": [f for f in files if not f.endswith(PACKAGE_SUFFIX)],
         "file_names": files,
         "packages": [f for f in files if f.endswith(PACKAGE_SUFFIX)],
         "clusters": cluster_ids,
-        "uninitialized": [c["ClusterId"] for c in clusters if c["State"] == "UNINITIALIZED"],
+        "uninitialized": [c.cluster_id for c in clusters if c.state == "UNINITIALIZED"],
         "hsms": [
-            (h["HsmId"], f"{h['HsmId']} · {h['AvailabilityZone']} · {h['State']}")
-            for h in sorted(snapshot.kind("hsm.hsm").values(), key=lambda h: h["HsmId"])
-            if h["ClusterId"] in cluster_ids
+            (hsm.hsm_id, f"{hsm.hsm_id} · {hsm.zone} · {hsm.state}")
+            for hsm in inventory.hsms
+            if hsm.cluster_id in cluster_ids
         ],
         "zones": list(sandbox_subnets(account).values()),
-        "csrs": [
-            (c["ClusterId"], c["Certificates"]["ClusterCsr"])
-            for c in clusters
-            if c["State"] == "UNINITIALIZED" and c.get("Certificates", {}).get("ClusterCsr")
-        ],
+        "csrs": [(c.cluster_id, c.csr) for c in clusters if c.state == "UNINITIALIZED" and c.csr],
     }
 
 
@@ -158,7 +147,7 @@ def _lab_context(request: HttpRequest, account, lab, *, bound: dict | None) -> d
         "next": lab.slug,
         "subnets": sandbox_subnets(account),
         **console_context(account),
-        **_lab_panels(request, _panel_choices(account, snapshot), bound or {}),
+        **_lab_panels(request, _panel_choices(account, snapshot.inventory), bound or {}),
     }
 
 
@@ -361,11 +350,11 @@ def lab_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     account = account_of(request)
     partial, handler = LAB_ACTIONS[action]
     try:
-        choices = _panel_choices(account, selectors.engine_snapshot(account=account))
+        choices = _panel_choices(account, selectors.engine_snapshot(account=account).inventory)
         result, bound = handler(request, account, choices)
     except tools.LabToolError as error:
         result, bound = {"error": str(error)}, {}
-    except (KmsError, HsmError) as error:
+    except EngineError as error:
         code = getattr(error, "code", type(error).__name__)
         result, bound = {"error": f"{code}: {getattr(error, 'message', '') or error}"}, {}
     result["action"] = action

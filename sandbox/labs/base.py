@@ -15,6 +15,7 @@ from typing import Any
 
 from content.markdown import render_inline, render_markdown
 
+from ..engine import Inventory
 from ..selectors import EngineSnapshot
 
 JSON = dict[str, Any]
@@ -100,8 +101,9 @@ class LabState:
     def key_arn(self, key_id: str) -> str:
         return f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"
 
-    def records(self, kind: str) -> list[JSON]:
-        return list(self.snapshot.kind(kind).values())
+    @property
+    def inventory(self) -> Inventory:
+        return self.snapshot.inventory
 
     def kms(
         self,
@@ -245,33 +247,3 @@ def last(events: list[Event]) -> Event | None:
 def key_id_of_target(target: str) -> str:
     """``arn:aws:kms:...:key/<id>`` -> ``<id>``."""
     return target.rsplit("/", 1)[-1] if "/" in target else target
-
-
-def live_clusters(state: LabState) -> list[JSON]:
-    return [c for c in state.records("hsm.cluster") if c["State"] not in ("DELETED",)]
-
-
-def hsms_of(state: LabState, cluster_id: str) -> list[JSON]:
-    return [h for h in state.records("hsm.hsm") if h["ClusterId"] == cluster_id]
-
-
-def hsm_keys(state: LabState, cluster_id: str | None = None) -> list[JSON]:
-    return [
-        key
-        for key in state.records("hsm.key")
-        if cluster_id is None or key["cluster_id"] == cluster_id
-    ]
-
-
-def token_keys(state: LabState, key_type: str | None = None, key_class: str | None = None):
-    found = []
-    for key in hsm_keys(state):
-        attributes = key.get("attributes", {})
-        if key.get("session_id") is not None:
-            continue
-        if key_type is not None and attributes.get("key-type") != key_type:
-            continue
-        if key_class is not None and attributes.get("class") != key_class:
-            continue
-        found.append(key)
-    return found

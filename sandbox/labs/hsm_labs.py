@@ -3,19 +3,15 @@ KMS custom key store."""
 
 from __future__ import annotations
 
-from emulator.cloudhsm import key_reference
-
+from ..engine import HsmKey, KmsKey
 from .base import (
     Check,
     Lab,
     LabState,
     Step,
     first,
-    hsms_of,
-    live_clusters,
     missing,
     passed,
-    token_keys,
 )
 
 HSM_CRYPTO_OPERATIONS = ("Encrypt", "Decrypt", "Sign", "Verify", "KeyWrap", "KeyUnwrap", "Digest")
@@ -29,18 +25,18 @@ NEEDS_CLUSTER = (
 
 
 def _cluster_exists(state: LabState) -> Check:
-    clusters = live_clusters(state)
+    clusters = state.inventory.live_clusters()
     if not clusters:
         return missing("No cluster yet.")
-    return passed(f"{clusters[0]['ClusterId']} is {clusters[0]['State']}.")
+    return passed(f"{clusters[0].cluster_id} is {clusters[0].state}.")
 
 
 def _hsms_in_two_zones(state: LabState) -> Check:
-    for cluster in live_clusters(state):
+    for cluster in state.inventory.live_clusters():
         zones = {
-            h["AvailabilityZone"]
-            for h in hsms_of(state, cluster["ClusterId"])
-            if h["State"] in ("ACTIVE", "DEGRADED")
+            hsm.zone
+            for hsm in state.inventory.hsms_of(cluster.cluster_id)
+            if hsm.state in ("ACTIVE", "DEGRADED")
         }
         if len(zones) >= 2:
             return passed(f"HSMs in {', '.join(sorted(zones))}.")
@@ -50,31 +46,30 @@ def _hsms_in_two_zones(state: LabState) -> Check:
 
 
 def _initialized(state: LabState) -> Check:
-    for cluster in live_clusters(state):
-        if cluster.get("Certificates", {}).get("ClusterCertificate"):
+    for cluster in state.inventory.live_clusters():
+        if cluster.certificate:
             return passed("The cluster certificate, signed by your CA, is installed.")
     return missing("Initialize the cluster with a certificate signed by your own CA.")
 
 
 def _activated(state: LabState) -> Check:
-    for cluster in live_clusters(state):
-        if cluster.get("_", {}).get("activated"):
+    for cluster in state.inventory.live_clusters():
+        if cluster.activated:
             return passed("The admin set its password; the cluster is activated.")
     return missing("Activate the cluster with CloudHSM CLI: cluster activate --password ...")
 
 
 def _crypto_user(state: LabState) -> Check:
-    users = [u for u in state.records("hsm.user") if u["role"] == "crypto-user"]
+    users = [user for user in state.inventory.users if user.role == "crypto-user"]
     if users:
-        return passed(f"Crypto user {users[0]['username']} exists.")
+        return passed(f"Crypto user {users[0].username} exists.")
     return missing("Create a crypto user (log in as admin first).")
 
 
 def _token_aes_key(state: LabState) -> Check:
-    keys = token_keys(state, "aes")
+    keys = state.inventory.token_keys("aes")
     if keys:
-        label = keys[0]["attributes"].get("label", "")
-        return passed(f"Token AES key {label or key_reference(keys[0]['handle'])}.")
+        return passed(f"Token AES key {keys[0].label or keys[0].reference}.")
     return missing("Generate a token AES key as the crypto user (without --session).")
 
 
@@ -104,13 +99,13 @@ def _restored_from_backup(state: LabState) -> Check:
     created = {
         e.target.rsplit("/", 1)[-1] for e in state.hsm("CreateHsm", result="ok", after=failure.seq)
     }
-    backups = {b["ClusterId"] for b in state.records("hsm.backup")}
-    for hsm in state.records("hsm.hsm"):
-        if hsm["HsmId"] not in created or hsm["State"] != "ACTIVE":
+    backups = {backup.cluster_id for backup in state.inventory.backups}
+    for hsm in state.inventory.hsms:
+        if hsm.hsm_id not in created or hsm.state != "ACTIVE":
             continue
-        holding = [k for k in token_keys(state) if hsm["HsmId"] in k.get("hsms", [])]
-        if holding and hsm["ClusterId"] in backups:
-            return passed(f"{hsm['HsmId']} came from the backup and holds your token keys.")
+        holding = [key for key in state.inventory.token_keys() if hsm.hsm_id in key.on_hsms]
+        if holding and hsm.cluster_id in backups:
+            return passed(f"{hsm.hsm_id} came from the backup and holds your token keys.")
     if created:
         return missing("The new HSM is still being created: fast-forward the clock.")
     return missing("Replace the failed HSM (or add one): it is restored from the latest backup.")
@@ -215,11 +210,9 @@ view. Use the console for the AWS CLI (`aws cloudhsmv2 ...`) and CloudHSM CLI co
 
 
 def _non_extractable(state: LabState) -> Check:
-    for key in token_keys(state):
-        if key["attributes"].get("extractable") is False and key["attributes"]["class"] != (
-            "public-key"
-        ):
-            return passed(f"{key['attributes'].get('label', '')} is not extractable.")
+    for key in state.inventory.token_keys():
+        if key.attributes.get("extractable") is False and key.key_class != "public-key":
+            return passed(f"{key.label} is not extractable.")
     return missing("Generate a token key with --attributes extractable=false.")
 
 
@@ -252,7 +245,7 @@ def _shared(state: LabState) -> Check:
 
 
 def _locked(state: LabState) -> Check:
-    locked_users = [u["username"] for u in state.records("hsm.user") if u.get("locked")]
+    locked_users = [user.username for user in state.inventory.users if user.locked]
     if state.hsm("Login", result="CKR_PIN_LOCKED") or locked_users:
         return passed("Five wrong passwords locked the account.")
     wrong = len(state.hsm("Login", result="CKR_PIN_INCORRECT"))
@@ -373,30 +366,29 @@ other crypto users, who can use it but not delete, share or wrap it.
 
 
 def _ca_key(state: LabState) -> Check:
-    for key in token_keys(state, key_class="private-key"):
-        if key["attributes"].get("sign"):
-            label = key["attributes"].get("label", "")
-            return passed(f"Private key {label} can sign, and never leaves the HSM.")
+    for key in state.inventory.token_keys(key_class="private-key"):
+        if key.attributes.get("sign"):
+            return passed(f"Private key {key.label} can sign, and never leaves the HSM.")
     return missing("Generate a token key pair whose private key can sign.")
 
 
 def _issued(state: LabState) -> Check:
-    records = [r for r in state.records("lab.pki") if r.get("issued")]
+    records = [r for r in state.snapshot.lab("lab.pki") if r.get("issued")]
     if records and state.hsm("Sign", result="ok"):
         return passed(f"Issued {records[-1]['subject']} with a signature made in the HSM.")
     return missing("Issue a certificate with the Private CA panel.")
 
 
 def _chain_verified(state: LabState) -> Check:
-    for record in state.records("lab.pki"):
+    for record in state.snapshot.lab("lab.pki"):
         if record.get("verified"):
             return passed("The chain verifies: leaf ← CA, CA self-signed, CA key in the HSM.")
     return missing("Verify the chain with the Private CA panel.")
 
 
-def _key_by_reference(state: LabState, cluster_id: str, reference: str):
-    for key in state.records("hsm.key"):
-        if key["cluster_id"] == cluster_id and key_reference(key["handle"]) == reference:
+def _key_by_reference(state: LabState, cluster_id: str, reference: str) -> HsmKey | None:
+    for key in state.inventory.hsm_keys:
+        if key.cluster_id == cluster_id and key.reference == reference:
             return key
     return None
 
@@ -408,9 +400,9 @@ def _tde_wrap(state: LabState) -> Check:
         payload = _key_by_reference(state, cluster_id, payload_ref)
         if (
             wrapping is not None
-            and wrapping["attributes"].get("key-type") == "aes"
-            and wrapping.get("session_id") is None
-            and (payload is None or payload["attributes"].get("key-type") == "aes")
+            and wrapping.key_type == "aes"
+            and wrapping.token
+            and (payload is None or payload.key_type == "aes")
         ):
             return passed("A token AES master key in the HSM wrapped a table key.")
     return missing("Wrap a table key with a token AES master key (key wrap aes-gcm).")
@@ -499,13 +491,13 @@ TDE master key there. That is why these workloads pick CloudHSM.
 AWS_CLOUDHSM = "AWS_CLOUDHSM"
 
 
-def _cloudhsm_keys(state: LabState) -> list[dict]:
-    return [k for k in state.records("kms.key") if k.get("origin") == AWS_CLOUDHSM]
+def _cloudhsm_keys(state: LabState) -> list[KmsKey]:
+    return [key for key in state.inventory.kms_keys if key.origin == AWS_CLOUDHSM]
 
 
 def _kmsuser(state: LabState) -> Check:
-    for user in state.records("hsm.user"):
-        if user["username"] == "kmsuser" and user["role"] == "crypto-user":
+    for user in state.inventory.users:
+        if user.username == "kmsuser" and user.role == "crypto-user":
             return passed("Crypto user kmsuser exists for KMS to log in as.")
     return missing("As admin, create the crypto user kmsuser.")
 
@@ -518,31 +510,31 @@ def _store_created(state: LabState) -> Check:
 
 
 def _connected(state: LabState) -> Check:
-    stores = state.records("kms.keystore")
-    if any(s.get("state") == "CONNECTED" for s in stores) or _cloudhsm_keys(state):
+    stores = state.inventory.key_stores
+    if any(store.state == "CONNECTED" for store in stores) or _cloudhsm_keys(state):
         return passed("KMS logged in to the cluster as kmsuser: the store is CONNECTED.")
-    failed = [s for s in stores if s.get("state") == "FAILED"]
+    failed = [store for store in stores if store.state == "FAILED"]
     if failed:
-        return missing(f"Connection FAILED ({failed[0].get('error_code')}). Fix it and reconnect.")
+        return missing(f"Connection FAILED ({failed[0].error_code}). Fix it and reconnect.")
     return missing("Connect the store, then run describe-custom-key-stores.")
 
 
 def _cloudhsm_key(state: LabState) -> Check:
     keys = _cloudhsm_keys(state)
     if keys:
-        return passed(f"KMS key {keys[0]['key_id']} has origin AWS_CLOUDHSM.")
+        return passed(f"KMS key {keys[0].key_id} has origin AWS_CLOUDHSM.")
     return missing("Create a KMS key with --origin AWS_CLOUDHSM in the store.")
 
 
 def _encrypted(state: LabState) -> Check:
-    arns = {state.key_arn(k["key_id"]) for k in _cloudhsm_keys(state)}
+    arns = {state.key_arn(key.key_id) for key in _cloudhsm_keys(state)}
     if any(e.target in arns for e in state.kms("Encrypt", result="ok")):
         return passed("KMS encrypted with key material that lives in your HSMs.")
     return missing("Encrypt with the AWS_CLOUDHSM key.")
 
 
 def _found_in_hsm(state: LabState) -> Check:
-    key_ids = {k["key_id"] for k in _cloudhsm_keys(state)}
+    key_ids = {key.key_id for key in _cloudhsm_keys(state)}
     for event in state.hsm("KeyList", result="ok"):
         filters = event.detail.get("filters") or {}
         if filters.get("label") in key_ids and event.detail.get("found", 0) >= 1:
@@ -551,7 +543,7 @@ def _found_in_hsm(state: LabState) -> Check:
 
 
 def _unavailable(state: LabState) -> Check:
-    arns = {state.key_arn(k["key_id"]) for k in _cloudhsm_keys(state)}
+    arns = {state.key_arn(key.key_id) for key in _cloudhsm_keys(state)}
     disconnected = first(state.kms("DisconnectCustomKeyStore", result="ok"))
     if disconnected is None:
         return missing("Disconnect the custom key store.")

@@ -32,18 +32,17 @@ CRYPTO_OPERATIONS = (
 def _symmetric_key_created(state: LabState) -> Check:
     for event in state.kms("CreateKey", result="ok"):
         key_id = key_id_of_target(event.target)
-        key = state.snapshot.kind("kms.key").get(f"{state.account_id}:{state.region}:{key_id}")
-        if key and key["key_spec"] == "SYMMETRIC_DEFAULT" and key["origin"] == "AWS_KMS":
+        key = state.inventory.kms_key(key_id)
+        if key and key.spec == "SYMMETRIC_DEFAULT" and key.origin == "AWS_KMS":
             return passed(f"Key {key_id} exists (symmetric, origin AWS_KMS).")
     return missing("No symmetric KMS key you created exists yet.")
 
 
 def _alias_on_symmetric_key(state: LabState) -> Check:
-    keys = {k["key_id"]: k for k in state.records("kms.key")}
-    for alias in state.records("kms.alias"):
-        key = keys.get(alias["target_key_id"])
-        if key and key["key_spec"] == "SYMMETRIC_DEFAULT":
-            return passed(f"{alias['alias_name']} points at {key['key_id']}.")
+    for alias in state.inventory.aliases:
+        key = state.inventory.kms_key(alias.target_key_id)
+        if key and key.spec == "SYMMETRIC_DEFAULT":
+            return passed(f"{alias.name} points at {key.key_id}.")
     return missing("No alias points at a symmetric key.")
 
 
@@ -187,13 +186,13 @@ def _data_key_decrypted(state: LabState) -> Check:
 
 
 def _round_trip(state: LabState) -> Check:
-    for record in state.records("lab.envelope"):
+    for record in state.snapshot.lab("lab.envelope"):
         if record.get("identical"):
             return passed(
                 f"{record['package']} decrypted back to {record['original_name']}, "
                 "byte for byte (SHA-256 match)."
             )
-    if state.records("lab.envelope"):
+    if state.snapshot.lab("lab.envelope"):
         return missing("A package decrypted, but not to bytes identical to the original.")
     return missing("Decrypt a package with the workbench and compare it with the original.")
 

@@ -25,15 +25,20 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from emulator.cloudhsm import CloudHsm, HsmError, Pkcs11Error
-from emulator.cloudhsm.pki import create_ca, sign_csr
-from emulator.core import OffsetClock, SealingError
-from emulator.kms import Decision
-from emulator.kms.errors import KmsError
-
-from ..engine import SandboxEngine
+from ..engine import (
+    CloudHsm,
+    Decision,
+    HsmError,
+    KmsError,
+    OffsetClock,
+    Pkcs11Error,
+    SandboxEngine,
+    SealingError,
+    create_ca,
+    sandbox_sealer,
+    sign_csr,
+)
 from ..models import SandboxAccount, SandboxFile
-from ..sealing import sandbox_sealer
 from ..services import ANALYST_USER, file_save, sandbox_call
 from .kms_labs import PACKAGE_SUFFIX
 
@@ -638,11 +643,12 @@ def pki_verify(*, account: SandboxAccount, leaf_file: str, ca_file: str = LAB_CA
     )
 
     def action(engine: SandboxEngine) -> bool:
-        held = False
-        for _, key in engine.storage.list("hsm.key"):
-            is_private = key.get("attributes", {}).get("class") == "private-key"
-            if is_private and key.get("public") and base64.b64decode(key["public"]) == ca_public:
-                held = True
+        held = any(
+            key.key_class == "private-key"
+            and key.public_key is not None
+            and base64.b64decode(key.public_key) == ca_public
+            for key in engine.inventory().hsm_keys
+        )
         if held:
             record = engine.storage.get("lab.pki", "issued") or {"issued": False}
             record["verified"] = True
