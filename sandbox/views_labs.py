@@ -27,7 +27,7 @@ from .forms import (
     PkiIssueForm,
     PkiVerifyForm,
 )
-from .labs import LABS, PACKAGE_SUFFIX, grade, lab_by_slug, lab_state, tools
+from .labs import LABS, PACKAGE_SUFFIX, grade, lab_by_slug, lab_state, pki_tools, tools
 from .models import LabProgress
 from .views_common import account_of, changed, console_context
 
@@ -300,7 +300,7 @@ def _panel_pki_issue(request, account, choices):
     form = _panel_form("pki_issue", choices, request.POST)
     if not form.is_valid():
         return {}, {"pki_issue": form}
-    issued = tools.pki_issue(
+    issued = pki_tools.pki_issue(
         account=account,
         cluster_id=form.cleaned_data["cluster_id"],
         username=form.cleaned_data["username"],
@@ -316,7 +316,7 @@ def _panel_pki_verify(request, account, choices):
     form = _panel_form("pki_verify", choices, request.POST)
     if not form.is_valid():
         return {}, {"pki_verify": form}
-    lines = tools.pki_verify(
+    lines = pki_tools.pki_verify(
         account=account,
         leaf_file=form.cleaned_data["leaf_file"],
         ca_file=form.cleaned_data["ca_file"],

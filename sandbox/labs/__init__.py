@@ -11,7 +11,8 @@ import json
 from ..models import SandboxAccount, SandboxEvent, SandboxFile
 from ..selectors import engine_snapshot
 from .base import Check, Event, Grade, Lab, LabState, Step, StepResult, grade
-from .hsm_labs import LAB5, LAB6, LAB7, LAB8
+from .hsm_integration_labs import LAB7, LAB8
+from .hsm_labs import LAB5, LAB6
 from .kms_labs import LAB1, LAB2, LAB3, LAB4, PACKAGE_SUFFIX
 
 __all__ = [

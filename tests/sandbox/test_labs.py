@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from emulator.cloudhsm import CloudHsmInvalidRequestException
 from emulator.cloudhsm.pki import create_ca, sign_csr
 from sandbox.engine import sandbox_subnets
-from sandbox.labs import LABS, grade, lab_by_slug, lab_state, tools
+from sandbox.labs import LABS, grade, lab_by_slug, lab_state, pki_tools, tools
 from sandbox.services import file_save
 
 from .conftest import ADMIN_PASSWORD, ALICE_PASSWORD, advance, build_active_cluster, run
@@ -396,7 +396,7 @@ def test_lab7_passes_an_hsm_signed_chain_and_a_tde_master_key(account):
         "--curve secp256r1 --private-attributes sign=true --public-attributes verify=true",
     )
     run(account, "logout")
-    issued = tools.pki_issue(
+    issued = pki_tools.pki_issue(
         account=account,
         cluster_id=cluster_id,
         username="alice",
@@ -406,7 +406,7 @@ def test_lab7_passes_an_hsm_signed_chain_and_a_tde_master_key(account):
     leaf = x509.load_pem_x509_certificate(bytes(account.files.get(name=issued.leaf_file).content))
     ca = x509.load_pem_x509_certificate(bytes(account.files.get(name="lab-ca.crt").content))
     leaf.verify_directly_issued_by(ca)
-    lines = tools.pki_verify(account=account, leaf_file=issued.leaf_file)
+    lines = pki_tools.pki_verify(account=account, leaf_file=issued.leaf_file)
     assert lines[-1].startswith("The CA's public key matches")
     as_alice(account)
     run(
@@ -450,7 +450,7 @@ def test_lab7_refuses_a_chain_whose_ca_key_is_not_in_the_hsm(account):
         account=account, name="leaf.crt", content=leaf.public_bytes(serialization.Encoding.PEM)
     )
     with pytest.raises(tools.LabToolError, match="not in one of your HSMs"):
-        tools.pki_verify(account=account, leaf_file="leaf.crt", ca_file="outside-ca.crt")
+        pki_tools.pki_verify(account=account, leaf_file="leaf.crt", ca_file="outside-ca.crt")
     results = check(account, "tls-offload-private-ca")
     assert not results["chain"] and not results["issue"] and not results["ca-key"]
 
