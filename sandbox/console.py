@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from . import aws_cli
+from . import aws_cli, aws_cli_output
 from .engine import (
     HSM_COMMANDS,
     OPERATION_SCHEMAS,
@@ -311,12 +311,12 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
         message = getattr(error, "message", "") or str(error)
         return ConsoleResult(
             line,
-            aws_cli.error_text(error.code, call.operation, message),
+            aws_cli_output.error_text(error.code, call.operation, message),
             False,
             touched_engine=True,
         )
     try:
-        shown = aws_cli.format_output(aws_cli.cli_result(call, wire), call.output)
+        shown = aws_cli_output.format_output(aws_cli_output.cli_result(call, wire), call.output)
     except aws_cli.CliUsageError as error:
         return ConsoleResult(line, str(error), False, touched_engine=True)
     stored = shown
@@ -326,7 +326,9 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
         stored = (
             SHOWN_ONCE
             if call.query
-            else aws_cli.format_output(aws_cli.cli_result(call, redacted), call.output)
+            else aws_cli_output.format_output(
+                aws_cli_output.cli_result(call, redacted), call.output
+            )
         )
     return ConsoleResult(line, shown, True, stored_output=stored, touched_engine=True)
 

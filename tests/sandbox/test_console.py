@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from sandbox import aws_cli
+from sandbox import aws_cli, aws_cli_output
 from sandbox.console import SHOWN_ONCE, redact_command
 from sandbox.models import SandboxFile
 from sandbox.services import file_save
@@ -133,7 +133,9 @@ def test_help_lists_commands_and_options():
 
 
 def test_text_output_follows_the_cli_layout():
-    text = aws_cli.format_text({"Keys": [{"KeyId": "a", "KeyArn": "arn-a"}], "Truncated": False})
+    text = aws_cli_output.format_text(
+        {"Keys": [{"KeyId": "a", "KeyArn": "arn-a"}], "Truncated": False}
+    )
     assert text.splitlines() == ["False", "KEYS\tarn-a\ta"]
 
 
