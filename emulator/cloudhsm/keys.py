@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import attributes as attrs
-from . import mechanisms, sessions
+from . import key_material, sessions
 from . import primitives as prim
 from .errors import HsmAvailabilityError, Pkcs11Error, RoleError
 from .state import (
@@ -396,7 +396,7 @@ def import_key(
                 local=False,
             )
         elif key_type in ("rsa-private", "ec-private"):
-            private_key = mechanisms.load_private(material, key_type.split("-")[0])
+            private_key = key_material.load_private(material, key_type.split("-")[0])
             handle = store_new_key(
                 engine,
                 ctx,
@@ -416,7 +416,7 @@ def import_key(
                 local=False,
             )
         elif key_type in ("rsa-public", "ec-public"):
-            public_key = mechanisms.load_public(material, key_type.split("-")[0])
+            public_key = key_material.load_public(material, key_type.split("-")[0])
             handle = store_new_key(
                 engine,
                 ctx,

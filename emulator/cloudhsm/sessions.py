@@ -8,7 +8,7 @@ from types import TracebackType
 
 from emulator.core import iso_time
 
-from . import control_plane, users
+from . import control_plane, passwords
 from .errors import (
     CloudHsmResourceNotFoundException,
     HsmAvailabilityError,
@@ -194,7 +194,7 @@ def session_login(
             raise Pkcs11Error("CKR_USER_TYPE_INVALID", f"{name} is not a {role}")
         if user["locked"]:
             raise Pkcs11Error("CKR_PIN_LOCKED", f"{name} is locked; an admin must reset it")
-        if not users.password_matches(engine, user, password):
+        if not passwords.password_matches(user, password):
             user["failed_logins"] += 1
             user["locked"] = user["failed_logins"] >= MAX_FAILED_LOGINS
             engine._storage.put("hsm.user", engine._user_id(user["cluster_id"], name), user)

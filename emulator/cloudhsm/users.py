@@ -4,14 +4,10 @@ approvals guarding user management.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
-from . import control_plane, sessions
+from . import control_plane, passwords, sessions
 from .errors import Pkcs11Error, QuorumError
 from .state import (
     JSON,
-    PBKDF2_ITERATIONS,
     QUORUM_SERVICES,
     QUORUM_TOKEN_TTL,
     USERNAME,
@@ -19,26 +15,6 @@ from .state import (
     HsmState,
     Role,
 )
-
-
-def _hash_password(password: str, salt: bytes) -> str:
-    derived = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ITERATIONS)
-    return derived.hex()
-
-
-def _password_record(engine: HsmState, password: str) -> JSON:
-    if not isinstance(password, str) or not 7 <= len(password) <= 32:
-        raise Pkcs11Error("CKR_PIN_LEN_RANGE", "passwords are 7 to 32 characters")
-    salt = engine._random.token_bytes(16)
-    return {"salt": salt.hex(), "hash": _hash_password(password, salt)}
-
-
-def password_matches(engine: HsmState, user: JSON, password: str) -> bool:
-    record = user.get("password")
-    if not record:
-        return False
-    candidate = _hash_password(password, bytes.fromhex(record["salt"]))
-    return hmac.compare_digest(candidate, record["hash"])
 
 
 def activate_cluster(engine: HsmState, cluster_id: str, password: str) -> None:
@@ -52,7 +28,7 @@ def activate_cluster(engine: HsmState, cluster_id: str, password: str) -> None:
         admin = engine._storage.get("hsm.user", engine._user_id(cluster_id, "admin"))
         if admin is None or admin["role"] != "unactivated-admin":
             raise Pkcs11Error("CKR_FUNCTION_FAILED", "no unactivated admin to activate")
-        admin["password"] = _password_record(engine, password)
+        admin["password"] = passwords.password_record(engine._random, password)
         admin["role"] = "admin"
         engine._storage.put("hsm.user", engine._user_id(cluster_id, "admin"), admin)
         cluster["_"]["activated"] = True
@@ -134,7 +110,7 @@ def create_user(
                 "cluster_id": cluster_id,
                 "username": name,
                 "role": role,
-                "password": _password_record(engine, password),
+                "password": passwords.password_record(engine._random, password),
                 "failed_logins": 0,
                 "locked": False,
             },
@@ -203,7 +179,7 @@ def change_password(
                 "CKR_USER_ANOTHER_ALREADY_LOGGED_IN",
                 f"{name} is logged in; their password cannot be changed now",
             )
-        user["password"] = _password_record(engine, new_password)
+        user["password"] = passwords.password_record(engine._random, new_password)
         audit.detail = {"unlocked": bool(user["locked"])}
         user["failed_logins"] = 0
         user["locked"] = False
