@@ -37,7 +37,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	TESTING=1 $(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/mypy
+	TESTING=1 $(VENV)/bin/mypy
 
 test: setup-dev
 	@scripts/install-chromium.sh

@@ -3,6 +3,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -32,11 +33,11 @@ class Profile(models.Model):
         return f"Profile of {self.user}"
 
 
-def is_instructor(user) -> bool:
+def is_instructor(user: User) -> bool:
     if not user.is_authenticated:
         return False
     cached = getattr(user, "_is_instructor", None)
     if cached is None:
         cached = user.is_superuser or user.groups.filter(name=INSTRUCTOR_GROUP).exists()
-        user._is_instructor = cached
-    return cached
+        user._is_instructor = cached  # type: ignore[attr-defined]  # a per-request memo on the user
+    return bool(cached)

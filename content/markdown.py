@@ -7,6 +7,7 @@ could use to run script: tags, event handlers, ``javascript:`` URLs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import markdown
 import nh3
@@ -45,7 +46,7 @@ def _sanitize(html: str) -> str:
     )
 
 
-def _flatten(tokens: list[dict], out: list[dict[str, str]]) -> list[dict[str, str]]:
+def _flatten(tokens: list[dict[str, Any]], out: list[dict[str, str]]) -> list[dict[str, str]]:
     for token in tokens:
         out.append({"id": token["id"], "name": token["name"], "level": str(token["level"])})
         _flatten(token.get("children", []), out)
@@ -61,7 +62,7 @@ def render_markdown(text: str, *, with_toc: bool = False) -> Rendered:
         output_format="html",
     )
     html = md.convert(text)
-    toc_html = _sanitize(md.toc) if with_toc else ""  # type: ignore[attr-defined]
+    toc_html = _sanitize(getattr(md, "toc", "")) if with_toc else ""
     headings = _flatten(getattr(md, "toc_tokens", []), []) if with_toc else []
     return Rendered(html=_sanitize(html), toc_html=toc_html, headings=headings)
 

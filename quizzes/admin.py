@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import (
     Bank,
@@ -56,13 +59,13 @@ class ReviewLogAdmin(admin.ModelAdmin):
     list_display = ("user", "question", "source", "rating", "correct", "reviewed_at", "voided_at")
     list_filter = ("source", "correct")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> Any:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> Any:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> Any:
         return False
 
 

@@ -12,7 +12,6 @@ from . import scheduling
 from .charts import bar_chart
 from .models import ReviewSettings
 from .selectors import (
-    DUE_COUNT_CAP,
     ReviewQueue,
     confusions_for,
     due_count_for,
@@ -29,6 +28,7 @@ from .selectors_progress import (
     true_retention_for,
 )
 from .services_review import scheduler_context
+from .sql import DUE_COUNT_CAP
 
 
 def _minutes(ms: int) -> int:

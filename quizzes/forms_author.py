@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -35,7 +35,7 @@ DEFAULT_ROWS = {"options": 4, "pairs": 3, "steps": 3}
 TYPE_LABELS = dict(QUESTION_TYPES)
 
 
-class BankForm(forms.ModelForm):
+class BankForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
     class Meta:
         model = Bank
         fields = ["title", "description"]
@@ -152,7 +152,7 @@ class QuestionForm(forms.Form):
     def clean_key(self) -> str:
         if self.question is not None:
             return self.question.key
-        key = self.cleaned_data["key"].strip()
+        key = str(self.cleaned_data["key"]).strip()
         if not key:
             return ""
         if not KEY_RE.match(key):
@@ -162,18 +162,19 @@ class QuestionForm(forms.Form):
         return key
 
     def clean_topics(self) -> tuple[str, ...]:
-        raw = self.cleaned_data["topics"]
+        raw = str(self.cleaned_data["topics"])
         topics = [t.strip() for t in raw.split(",")]
         return tuple(dict.fromkeys(t for t in topics if t))
 
     def clean_lesson(self) -> str:
-        lesson = self.cleaned_data["lesson"].strip()
+        lesson = str(self.cleaned_data["lesson"]).strip()
         if lesson and not LESSON_RE.match(lesson):
             raise ValidationError("Use a lesson slug such as cloudhsm-vs-kms or kms-basics#grants.")
         return lesson
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("type") == "truefalse" and cleaned.get("answer") is None:
             self.add_error("answer", "Choose whether the statement is true or false.")
         keyword = (cleaned.get("keyword") or "").strip()
@@ -228,15 +229,19 @@ class StepForm(forms.Form):
     )
 
 
-def _filled(formset: BaseFormSet) -> list[forms.Form]:
+def _filled(formset: BaseFormSet[Any]) -> list[forms.Form]:
     return [form for form in formset.forms if hasattr(form, "cleaned_data")]
 
 
-class OptionFormSet(BaseFormSet):
-    def __init__(self, *args: Any, question_type: str = "single", **kwargs: Any) -> None:
+class RowFormSet(BaseFormSet):  # type: ignore[type-arg]  # generic only in the stubs
+    """The option, pair or step rows of the question editor, for one question type."""
+
+    def __init__(self, *args: Any, question_type: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.question_type = question_type
 
+
+class OptionFormSet(RowFormSet):
     def clean(self) -> None:
         forms_ = _filled(self)
         if len(self.forms) < 2:
@@ -260,10 +265,7 @@ class OptionFormSet(BaseFormSet):
             )
 
 
-class PairFormSet(BaseFormSet):
-    def __init__(self, *args: Any, question_type: str = "match", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-
+class PairFormSet(RowFormSet):
     def clean(self) -> None:
         if len(self.forms) < 3:
             raise ValidationError("A matching question needs at least three pairs.")
@@ -280,10 +282,7 @@ class PairFormSet(BaseFormSet):
                 seen[left] = number
 
 
-class StepFormSet(BaseFormSet):
-    def __init__(self, *args: Any, question_type: str = "order", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-
+class StepFormSet(RowFormSet):
     def clean(self) -> None:
         if len(self.forms) < 3:
             raise ValidationError("An ordering question needs at least three steps.")
@@ -296,8 +295,8 @@ class StepFormSet(BaseFormSet):
                 seen[text] = number
 
 
-def _formset(form: type[forms.Form], base: type[BaseFormSet]) -> type[BaseFormSet]:
-    return formset_factory(
+def _formset(form: type[forms.Form], base: type[RowFormSet]) -> type[RowFormSet]:
+    made = formset_factory(
         form,
         formset=base,
         extra=0,
@@ -305,9 +304,10 @@ def _formset(form: type[forms.Form], base: type[BaseFormSet]) -> type[BaseFormSe
         validate_max=True,
         absolute_max=MAX_ROWS * 2,
     )
+    return cast(type[RowFormSet], made)  # formset_factory subclasses ``base``
 
 
-ROW_FORMSETS: dict[str, type[BaseFormSet]] = {
+ROW_FORMSETS: dict[str, type[RowFormSet]] = {
     "options": _formset(OptionForm, OptionFormSet),
     "pairs": _formset(PairForm, PairFormSet),
     "steps": _formset(StepForm, StepFormSet),
@@ -325,7 +325,7 @@ class QuestionEditor:
     """The editor's form and its rows (``rows`` is None for true/false)."""
 
     form: QuestionForm
-    rows: BaseFormSet | None
+    rows: BaseFormSet[Any] | None
     kind: str
     question_type: str
 
@@ -401,7 +401,7 @@ def _valid_type(value: Any, default: str = "single") -> str:
     return value if value in ROW_KIND else default
 
 
-def _rows_formset(kind: str, qtype: str, **kwargs: Any) -> BaseFormSet | None:
+def _rows_formset(kind: str, qtype: str, **kwargs: Any) -> BaseFormSet[Any] | None:
     if not kind:
         return None
     return ROW_FORMSETS[kind](
@@ -457,7 +457,9 @@ def editor_for_question(*, bank: Bank, question: Question) -> QuestionEditor:
     initial = {
         "key": question.key,
         "prompt": data.get("prompt", ""),
-        "answer": {True: "true", False: "false"}.get(data.get("answer")),
+        "answer": {True: "true", False: "false"}.get(bool(data["answer"]))
+        if "answer" in data and data["answer"] is not None
+        else None,
         "explanation": data.get("explanation", ""),
         "exam_vs_today": data.get("exam_vs_today", ""),
         "topics": ", ".join(data.get("topics") or []),

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .formats import FORMATS, decode_upload, detect_format, parse_upload
+from .forms_learn import offer_queryset
 from .models import Bank
 
 MAX_IMPORT_BYTES = 1_000_000
@@ -44,7 +45,7 @@ class ImportUploadForm(forms.Form):
 
     def __init__(self, *args: Any, banks: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["bank"].queryset = banks
+        offer_queryset(self, "bank", banks)
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -59,7 +60,8 @@ class ImportUploadForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         """Read, decode and parse the file: ``text``, ``format_name`` and ``parsed`` (the
         :class:`ParseResult`) join the cleaned data, or the problem shows on its field."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         upload = cleaned.get("file")
         if upload is None:
             return cleaned
@@ -67,7 +69,7 @@ class ImportUploadForm(forms.Form):
         text, problem = decode_upload(data)
         name = cleaned.get("format") or (detect_format(upload.name, text) if text else None)
         if problem is not None or text is None:
-            self.add_error("file", problem or "The file could not be read.")
+            self.add_error("file", str(problem or "The file could not be read."))
         elif not text.strip():
             self.add_error("file", "The file is empty.")
         elif name is None:

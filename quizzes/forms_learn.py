@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import QuerySet
 
 from . import scheduling
 from .grading import correct_answer, match_choices
@@ -39,6 +40,19 @@ def display_size(data: Mapping[str, Any]) -> int:
         "match": len(data.get("pairs") or []),
         "order": len(data.get("steps") or []),
     }.get(data["type"], 0)
+
+
+def offer_choices(form: forms.Form, name: str, choices: Any) -> None:
+    """Set a choice field's choices (typed: ``form.fields`` holds plain ``Field``)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+def offer_queryset(form: forms.Form, name: str, queryset: Any) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = queryset
 
 
 class ReviewMetaForm(forms.Form):
@@ -104,7 +118,8 @@ class AnswerForm(forms.Form):
                 )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self.answer, problem = self._answer(cleaned)
         cleaned["answer"] = self.answer
         if problem and self.required:
@@ -215,7 +230,11 @@ class BankChoiceForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["banks"].queryset = Bank.objects.filter(is_published=True)
+        offer_queryset(self, "banks", self.offered())
+
+    @staticmethod
+    def offered() -> QuerySet[Bank]:
+        return Bank.objects.filter(is_published=True)
 
 
 class ExamStartForm(forms.Form):
@@ -237,7 +256,7 @@ class DrillAnswerForm(forms.Form):
         from .models import KeywordDrill
 
         super().__init__(*args, **kwargs)
-        self.fields["chosen"].choices = KeywordDrill.Answer.choices
+        offer_choices(self, "chosen", KeywordDrill.Answer.choices)
 
 
 def id_list_parse(value: str, limit: int = 50) -> list[int]:

@@ -7,6 +7,8 @@ a learner's schedule; every review log points at the revision it was answered on
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -232,7 +234,7 @@ class Card(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.question}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.bank_id is None and self.question_id is not None:
             self.bank_id = self.question.bank_id
         super().save(*args, **kwargs)
@@ -285,7 +287,7 @@ class ReviewLog(models.Model):
     def __str__(self) -> str:
         return f"{self.user} rated {self.rating} on {self.question}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.new_card = (self.state_before or {}).get("state") == Card.State.NEW
         super().save(*args, **kwargs)
 

@@ -154,7 +154,7 @@ def show_question(
             )
     elif qtype == "match":
         pairs = data.get("pairs") or []
-        chosen = list(answer or []) + [None] * len(pairs)
+        picked = list(answer or []) + [None] * len(pairs)
         view.choices = match_choices(data)
         for index in shown:
             view.pairs.append(
@@ -162,13 +162,13 @@ def show_question(
                     "index": index,
                     "left": pairs[index]["left"],
                     "right": pairs[index]["right"],
-                    "chosen": chosen[index],
-                    "ok": chosen[index] == pairs[index]["right"],
+                    "chosen": picked[index],
+                    "ok": picked[index] == pairs[index]["right"],
                 }
             )
     elif qtype == "order":
         steps = rendered.get("steps") or [html.escape(step) for step in data.get("steps") or []]
-        chosen = list(answer or []) + [None] * len(steps)
+        placed = list(answer or []) + [None] * len(steps)
         view.positions = list(range(1, len(steps) + 1))
         for index in shown:
             view.steps.append(
@@ -176,8 +176,8 @@ def show_question(
                     "index": index,
                     "html": mark_safe(steps[index]),  # noqa: S308 - sanitized when saved
                     "position": index + 1,
-                    "chosen": chosen[index],
-                    "ok": chosen[index] == index + 1,
+                    "chosen": placed[index],
+                    "ok": placed[index] == index + 1,
                 }
             )
         if reveal:

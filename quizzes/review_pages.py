@@ -117,6 +117,7 @@ def queue_context(user: Any, learner: Learner | None = None) -> dict[str, Any]:
         return context
     question = queue.question
     revision = question.current_revision
+    assert revision is not None  # the queue shows only questions with a live revision
     shown = list(range(display_size(revision.data)))
     random.shuffle(shown)
     hidden = {
@@ -175,6 +176,7 @@ RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
 def leech_context(card: Card, *, log: ReviewLog | None = None) -> dict[str, Any]:
     revision = card.question.current_revision
+    assert revision is not None  # a leech is a card that was answered: its question has one
     drills = leech_contrast_drills(question=card.question)
     results = []
     if log is not None:

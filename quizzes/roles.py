@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accounts.models import INSTRUCTOR_GROUP
 
 INSTRUCTOR_PERMISSIONS = [
@@ -17,7 +19,7 @@ INSTRUCTOR_PERMISSIONS = [
 ]
 
 
-def ensure_instructor_group(**kwargs) -> None:
+def ensure_instructor_group(**kwargs: Any) -> None:
     from django.contrib.auth.models import Group, Permission
 
     group, _ = Group.objects.get_or_create(name=INSTRUCTOR_GROUP)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, QuerySet
 
@@ -50,7 +51,7 @@ GENERAL_TOPIC = "general"
 # --- what a learner studies ------------------------------------------------------------
 
 
-def study_banks_for(*, user) -> dict[int, int]:
+def study_banks_for(*, user: User) -> dict[int, int]:
     """Bank id → ``question_serial`` of the banks the learner studies, in title order.
 
     The published banks the learner chose; the default banks when they chose none. One
@@ -61,12 +62,12 @@ def study_banks_for(*, user) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def study_bank_ids_for(*, user) -> list[int]:
+def study_bank_ids_for(*, user: User) -> list[int]:
     """Published banks the learner chose; the default banks when they chose none."""
     return list(study_banks_for(user=user))
 
 
-def study_questions_for(*, user, bank_ids: list[int] | None = None) -> QuerySet[Question]:
+def study_questions_for(*, user: User, bank_ids: list[int] | None = None) -> QuerySet[Question]:
     """Published, non-archived questions of the learner's banks."""
     if bank_ids is None:
         bank_ids = study_bank_ids_for(user=user)
@@ -88,7 +89,7 @@ def is_studied(question: Question, bank_ids: Iterable[int]) -> bool:
     )
 
 
-def studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
+def studied_cards(*, user: User, bank_ids: list[int]) -> QuerySet[Card]:
     """The learner's seen cards of studied questions (the ``card_due_queue`` index)."""
     return Card.objects.filter(
         user=user,
@@ -102,7 +103,7 @@ def studied_cards(*, user, bank_ids: list[int]) -> QuerySet[Card]:
 
 
 def cards_due_for(
-    *, user, now: dt.datetime, limit: int = 20, bank_ids: list[int] | None = None
+    *, user: User, now: dt.datetime, limit: int = 20, bank_ids: list[int] | None = None
 ) -> list[Card]:
     """The learner's due (already seen) cards, most overdue first."""
     if bank_ids is None:
@@ -116,7 +117,7 @@ def cards_due_for(
 
 
 def due_count_for(
-    *, user, until: dt.datetime, bank_ids: list[int], cap: int = DUE_COUNT_CAP
+    *, user: User, until: dt.datetime, bank_ids: list[int], cap: int = DUE_COUNT_CAP
 ) -> int:
     """How many seen cards are due by ``until``, counting at most ``cap`` + 1."""
     return (
@@ -127,7 +128,7 @@ def due_count_for(
     )
 
 
-def new_cards_for(*, user, bank_ids: list[int], limit: int) -> list[int]:
+def new_cards_for(*, user: User, bank_ids: list[int], limit: int) -> list[int]:
     """Ids of the learner's NEW cards of studied questions, in the order questions were added.
 
     Read from the ``card_new_queue`` index in (bank, question) order (question ids follow
@@ -156,12 +157,12 @@ def local_day_start(now: dt.datetime, time_zone: str) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def time_zone_for(user) -> str:
+def time_zone_for(user: User) -> str:
     profile = Profile.objects.filter(user=user).only("time_zone").first()
     return profile.time_zone if profile else "UTC"
 
 
-def review_logs(user) -> QuerySet[ReviewLog]:
+def review_logs(user: User) -> QuerySet[ReviewLog]:
     """Ordinary review answers: exam answers and contrast drills are not reviews."""
     return ReviewLog.objects.filter(
         user=user, source=ReviewLog.Source.REVIEW, voided_at__isnull=True
@@ -195,7 +196,7 @@ class ReviewQueue:
 
 def review_queue_for(
     *,
-    user,
+    user: User,
     now: dt.datetime,
     new_cards_per_day: int,
     pick: bool = True,
@@ -223,6 +224,7 @@ def review_queue_for(
     row = sql.fetch_one(
         sql.queue_sql(connection.vendor, len(bank_ids)), [*due, *due, *new, *logs, *logs, True]
     )
+    assert row is not None  # an aggregate row always comes back
     due_count, due_id, new_available, new_id, done_today, introduced = row
     new_count = min(new_available, max(0, new_cards_per_day - introduced))
     card = None
@@ -329,17 +331,22 @@ def drill_round_pick(
 
 
 def _contrast_item(
-    item: DrillLike, wrong_answer: str, items: Sequence[DrillLike], used: set[Any], rng
+    item: DrillLike,
+    wrong_answer: str,
+    items: Sequence[DrillLike],
+    used: set[Any],
+    rng: random.Random,
 ) -> DrillLike | None:
     candidates = [other for other in items if other.answer == wrong_answer and other.pk not in used]
     if not candidates:
         return None
     topics = set(item.topics or [])
     shared = [other for other in candidates if topics & set(other.topics or [])]
-    return rng.choice(shared or candidates)
+    chosen: DrillLike = rng.choice(shared or candidates)
+    return chosen
 
 
-def drill_round_for(*, user, size: int = 10, rng: random.Random | None = None) -> list[Any]:
+def drill_round_for(*, user: User, size: int = 10, rng: random.Random | None = None) -> list[Any]:
     rng = rng or random.Random()
     items = list(KeywordDrill.objects.all())
     attempts = [
@@ -351,7 +358,7 @@ def drill_round_for(*, user, size: int = 10, rng: random.Random | None = None) -
     return drill_round_pick(items, attempts, size=size, rng=rng)
 
 
-def confusions_for(*, user, limit: int = 5) -> list[dict[str, Any]]:
+def confusions_for(*, user: User, limit: int = 5) -> list[dict[str, Any]]:
     """The learner's most frequent (right answer → wrong answer) mix-ups."""
     rows = (
         KeywordAttempt.objects.filter(user=user, correct=False)
@@ -401,7 +408,7 @@ def leech_contrast_drills(*, question: Question, limit: int = 4) -> list[Keyword
 # --- exams -----------------------------------------------------------------------------
 
 
-def exams_for(*, user) -> QuerySet[Any]:
+def exams_for(*, user: User) -> QuerySet[Any]:
     return user.exams.annotate(questions=Count("items")).order_by("-started_at")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import is_instructor
@@ -31,7 +32,7 @@ FINISHED_EXAM_STATUSES = (Exam.Status.SUBMITTED, Exam.Status.TIMED_OUT)
 # --- access ------------------------------------------------------------------------
 
 
-def author_banks(*, user) -> QuerySet[Bank]:
+def author_banks(*, user: User) -> QuerySet[Bank]:
     """Banks ``user`` may edit: owned or co-edited (superusers: every bank)."""
     banks = Bank.objects.all()
     if not user.is_superuser:
@@ -42,7 +43,7 @@ def author_banks(*, user) -> QuerySet[Bank]:
     )
 
 
-def can_edit_bank(*, user, bank: Bank) -> bool:
+def can_edit_bank(*, user: User, bank: Bank) -> bool:
     if not is_instructor(user):
         return False
     if user.is_superuser or bank.owner_id == user.pk:
@@ -50,7 +51,7 @@ def can_edit_bank(*, user, bank: Bank) -> bool:
     return BankEditor.objects.filter(bank=bank, user=user).exists()
 
 
-def can_manage_editors(*, user, bank: Bank) -> bool:
+def can_manage_editors(*, user: User, bank: Bank) -> bool:
     """Only the owner (or a superuser) invites and removes co-editors."""
     return is_instructor(user) and (user.is_superuser or bank.owner_id == user.pk)
 

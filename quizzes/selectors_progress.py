@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import fsrs
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
@@ -29,7 +32,7 @@ FORECAST_DAYS = 14
 
 
 def forecast_for(
-    *, user, now: dt.datetime, time_zone: str, days: int = FORECAST_DAYS
+    *, user: User, now: dt.datetime, time_zone: str, days: int = FORECAST_DAYS
 ) -> list[tuple[dt.date, int]]:
     """Cards due on each of the next ``days`` local days (today includes overdue ones)."""
     bank_ids = study_bank_ids_for(user=user)
@@ -62,7 +65,7 @@ class Retention:
         return self.correct / self.total if self.total else None
 
 
-def true_retention_for(*, user, since: dt.datetime | None = None) -> Retention:
+def true_retention_for(*, user: User, since: dt.datetime | None = None) -> Retention:
     """Share of right answers on cards that were in the Review state (voided logs excluded)."""
     logs = review_logs(user).filter(state_before__state=Card.State.REVIEW)
     if since is not None:
@@ -71,7 +74,7 @@ def true_retention_for(*, user, since: dt.datetime | None = None) -> Retention:
     return Retention(correct=totals["correct"] or 0, total=totals["total"] or 0)
 
 
-def streak_for(*, user, now: dt.datetime, time_zone: str) -> int:
+def streak_for(*, user: User, now: dt.datetime, time_zone: str) -> int:
     """Consecutive local days with at least one review, ending today (or yesterday)."""
     since = local_day_start(now, time_zone) - dt.timedelta(days=400)
     days = set(
@@ -91,12 +94,12 @@ def streak_for(*, user, now: dt.datetime, time_zone: str) -> int:
     return streak
 
 
-def time_spent_for(*, user, now: dt.datetime, time_zone: str) -> dict[str, int]:
+def time_spent_for(*, user: User, now: dt.datetime, time_zone: str) -> dict[str, int]:
     """Milliseconds spent answering reviews: today, the last 7 days, all time."""
     start = local_day_start(now, time_zone)
     logs = review_logs(user)
 
-    def total(queryset) -> int:
+    def total(queryset: Any) -> int:
         return queryset.aggregate(ms=Sum("duration_ms"))["ms"] or 0
 
     return {
@@ -156,7 +159,7 @@ MATURE_DAYS = 21
 
 
 def mastery_for(
-    *, user, now: dt.datetime, exam_at: dt.datetime | None, scheduler
+    *, user: User, now: dt.datetime, exam_at: dt.datetime | None, scheduler: fsrs.Scheduler
 ) -> tuple[list[TopicMastery], TopicMastery]:
     """Per-topic and overall mastery: recall predicted now and on exam day.
 
@@ -216,7 +219,7 @@ def memory_state(card: Card) -> scheduling.MemoryState:
     )
 
 
-def leeches_for(*, user, limit: int = 10) -> list[Card]:
+def leeches_for(*, user: User, limit: int = 10) -> list[Card]:
     return list(
         Card.objects.filter(user=user, leech=True)
         .select_related("question__current_revision")

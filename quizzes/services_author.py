@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 
@@ -36,7 +37,7 @@ def _unique_bank_slug(text: str) -> str:
     return slug
 
 
-def bank_create(*, owner, title: str, description: str = "", slug: str = "") -> Bank:
+def bank_create(*, owner: User | None, title: str, description: str = "", slug: str = "") -> Bank:
     """A new, unpublished bank. ``slug`` is a wish: taken slugs get a ``-2`` suffix."""
     return Bank.objects.create(
         slug=_unique_bank_slug(slug or title),
@@ -62,12 +63,12 @@ def bank_set_published(*, bank: Bank, published: bool) -> Bank:
     return bank
 
 
-def bank_editor_add(*, bank: Bank, user) -> BankEditor:
+def bank_editor_add(*, bank: Bank, user: User) -> BankEditor:
     editor, _ = BankEditor.objects.get_or_create(bank=bank, user=user)
     return editor
 
 
-def bank_editor_remove(*, bank: Bank, user) -> None:
+def bank_editor_remove(*, bank: Bank, user: User) -> None:
     BankEditor.objects.filter(bank=bank, user=user).delete()
 
 
@@ -76,7 +77,7 @@ def question_save(
     *,
     bank: Bank,
     data: QuestionData,
-    author,
+    author: User | None,
     question: Question | None = None,
     note: str = "",
 ) -> tuple[Question, bool]:
@@ -118,7 +119,7 @@ def question_set_archived(*, question: Question, archived: bool) -> Question:
 
 @transaction.atomic
 def question_revert(
-    *, question: Question, revision: QuestionRevision, author
+    *, question: Question, revision: QuestionRevision, author: User
 ) -> QuestionRevision | None:
     """Make ``revision``'s content current again, as a new revision (history is never
     rewritten). Returns ``None`` when the content is already current."""
@@ -149,7 +150,7 @@ class ImportSummary:
 def bank_import(
     *,
     result: ParseResult,
-    owner,
+    owner: User | None,
     bank: Bank | None = None,
     title: str = "",
     valid_only: bool = False,

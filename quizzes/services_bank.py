@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -47,7 +48,8 @@ def render_question(data: dict[str, Any]) -> dict[str, Any]:
 
 def json_ready(data: dict[str, Any]) -> dict[str, Any]:
     """The native shape as JSON stores it (dates become ISO strings)."""
-    return json.loads(json.dumps(data, default=str))
+    ready: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return ready
 
 
 def _same_content(revision: QuestionRevision | None, data: dict[str, Any]) -> bool:
@@ -56,11 +58,11 @@ def _same_content(revision: QuestionRevision | None, data: dict[str, Any]) -> bo
 
 @transaction.atomic
 def question_revision_create(
-    *, question: Question, data: dict[str, Any], author=None, note: str = ""
+    *, question: Question, data: dict[str, Any], author: User | None = None, note: str = ""
 ) -> QuestionRevision:
     """Store ``data`` as the question's next revision and make it current."""
     current = question.current_revision
-    if _same_content(current, data):
+    if current is not None and _same_content(current, data):
         return current
     data = json_ready(data)
     number = (question.revisions.aggregate(top=Max("number"))["top"] or 0) + 1
@@ -86,7 +88,7 @@ def question_revision_create(
 
 @transaction.atomic
 def question_create(
-    *, bank: Bank, data: dict[str, Any], author=None, status: str | None = None
+    *, bank: Bank, data: dict[str, Any], author: User | None = None, status: str | None = None
 ) -> Question:
     position = (bank.questions.aggregate(top=Max("position"))["top"] or 0) + 1
     question = Question.objects.create(
@@ -103,7 +105,11 @@ def question_create(
 
 @transaction.atomic
 def bank_upsert_questions(
-    *, bank: Bank, questions: list[dict[str, Any]], author=None, note: str = "Imported"
+    *,
+    bank: Bank,
+    questions: list[dict[str, Any]],
+    author: User | None = None,
+    note: str = "Imported",
 ) -> tuple[int, int]:
     """Create new questions by key; add a revision to existing ones whose content changed."""
     created = updated = 0
@@ -120,7 +126,8 @@ def bank_upsert_questions(
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 @transaction.atomic
@@ -133,6 +140,8 @@ def starter_bank_load(path: Path = STARTER_BANK) -> tuple[Bank, int, int]:
         problems = "; ".join(f"line {e.line}: {e.message}" for e in result.errors[:5])
         raise ValueError(f"{path.name} is invalid: {problems}")
     meta = result.bank
+    if meta is None:
+        raise ValueError(f"{path.name} has no bank header")
     bank, _ = Bank.objects.update_or_create(
         slug=meta.slug,
         defaults={

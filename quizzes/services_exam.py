@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import fsrs
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from .grading import answer_is_blank, grade
-from .models import Exam, ExamItem, Question, ReviewLog
+from .models import Exam, ExamItem, Question, QuestionRevision, ReviewLog
 from .selectors import primary_topic, study_questions_for
 from .services_review import card_apply_rating, card_lock, scheduler_context
 
@@ -64,6 +65,12 @@ class NoQuestionsError(Exception):
 
 class ExamClosedError(Exception):
     """The exam is finished (submitted or timed out); nothing more can be saved."""
+
+
+def _live_revision(question: Question) -> QuestionRevision:
+    """The revision an exam shows: exams draw only studied questions, which have one."""
+    assert question.current_revision is not None
+    return question.current_revision
 
 
 def exam_plan(kind: str, pool_size: int) -> Blueprint:
@@ -115,7 +122,9 @@ def display_order(data: dict[str, Any], rng: random.Random) -> list[int]:
 
 
 @transaction.atomic
-def exam_start(*, user, kind: str, now: dt.datetime, rng: random.Random | None = None) -> Exam:
+def exam_start(
+    *, user: User, kind: str, now: dt.datetime, rng: random.Random | None = None
+) -> Exam:
     rng = rng or random.Random()
     pool = list(study_questions_for(user=user).select_related("current_revision"))
     if not pool:
@@ -133,8 +142,8 @@ def exam_start(*, user, kind: str, now: dt.datetime, rng: random.Random | None =
             exam=exam,
             position=position,
             question=question,
-            revision=question.current_revision,
-            option_order=display_order(question.current_revision.data, rng),
+            revision=_live_revision(question),
+            option_order=display_order(_live_revision(question).data, rng),
         )
         for position, question in enumerate(stratified_sample(pool, plan.questions, rng), 1)
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fsrs
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.transaction import TransactionManagementError
@@ -76,7 +77,7 @@ class ContrastOutcome:
 # --- settings and bank choice ----------------------------------------------------------
 
 
-def review_settings_for(*, user) -> ReviewSettings:
+def review_settings_for(*, user: User) -> ReviewSettings:
     """The learner's settings, created with the defaults on first use.
 
     Read on every review request, so read with one plain query (see :mod:`.sql`).
@@ -85,8 +86,7 @@ def review_settings_for(*, user) -> ReviewSettings:
         cursor.execute(sql.settings_sql(), [user.pk])
         row = cursor.fetchone()
     if row is not None:
-        (settings,) = sql.rows_as_models(row, [ReviewSettings])
-        return settings
+        return sql.row_as(row, ReviewSettings)
     settings, _ = ReviewSettings.objects.get_or_create(
         user=user,
         defaults={
@@ -99,7 +99,7 @@ def review_settings_for(*, user) -> ReviewSettings:
 
 def review_settings_update(
     *,
-    user,
+    user: User,
     desired_retention: float,
     new_cards_per_day: int,
     learning_steps_minutes: list[int],
@@ -125,7 +125,7 @@ def bank_questions_added(*, bank_id: int) -> None:
 
 def review_cards_sync(
     *,
-    user,
+    user: User,
     banks: Mapping[int, int],
     now: dt.datetime,
     settings: ReviewSettings | None = None,
@@ -173,7 +173,7 @@ def review_cards_sync(
 
 
 @transaction.atomic
-def bank_subscriptions_set(*, user, bank_ids: Iterable[int]) -> list[Bank]:
+def bank_subscriptions_set(*, user: User, bank_ids: Iterable[int]) -> list[Bank]:
     """Study exactly these published banks (none chosen: the default banks)."""
     banks = list(Bank.objects.filter(is_published=True, id__in=list(bank_ids)))
     BankSubscription.objects.filter(user=user).exclude(bank__in=banks).delete()
@@ -191,7 +191,7 @@ _LOOK_UP: Any = object()
 
 def scheduler_context(
     *,
-    user,
+    user: User,
     now: dt.datetime,
     fuzz: bool = True,
     settings: ReviewSettings | None = None,
@@ -250,7 +250,7 @@ def _card_restore(card: Card, snapshot: Mapping[str, Any]) -> None:
 
 def review_queue_refresh(
     *,
-    user,
+    user: User,
     now: dt.datetime,
     new_cards_per_day: int,
     pick: bool = True,
@@ -273,7 +273,7 @@ def review_queue_refresh(
     )
 
 
-def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
+def card_lock(*, user: User, question: Question, now: dt.datetime) -> Card:
     """The learner's card for ``question``, created if needed, locked until commit.
 
     Cards exist ahead of time (:func:`review_cards_sync`), so this is one plain
@@ -292,7 +292,7 @@ def card_lock(*, user, question: Question, now: dt.datetime) -> Card:
             user=user, question=question, defaults={"due": now, "bank_id": question.bank_id}
         )
         return card
-    (card,) = sql.rows_as_models(row, [Card])
+    card = sql.row_as(row, Card)
     card.question = question
     return card
 
@@ -321,7 +321,7 @@ def card_apply_rating(
     card.step = state.step
     card.stability = state.stability
     card.difficulty = state.difficulty
-    card.due = state.due
+    card.due = state.due  # type: ignore[assignment]  # FSRS always schedules a due time
     card.last_review = state.last_review
     card.reps = state.reps
     card.lapses = state.lapses
@@ -352,7 +352,7 @@ def card_apply_rating(
 
 def review_answer_submit(
     *,
-    user,
+    user: User,
     revision: QuestionRevision,
     answer: Any,
     guessed: bool,
@@ -409,7 +409,7 @@ def _duplicate_outcome(log: ReviewLog) -> AnswerOutcome:
 
 def _answer(
     *,
-    user,
+    user: User,
     revision: QuestionRevision,
     answer: Any,
     result: Grade,
@@ -448,7 +448,7 @@ def _answer(
 
 
 @transaction.atomic
-def review_undo(*, user, now: dt.datetime) -> ReviewLog | None:
+def review_undo(*, user: User, now: dt.datetime) -> ReviewLog | None:
     """Void the learner's latest review answer and put its card back as it was.
 
     Only the card's latest change can be undone (an exam or contrast drill since then
@@ -478,6 +478,12 @@ def review_undo(*, user, now: dt.datetime) -> ReviewLog | None:
 
 
 # --- leeches: explanation and contrast drill before the card returns ---------------------
+
+
+def _shown_revision(question: Question) -> QuestionRevision:
+    """The revision a leech's contrast drill was about: its question has one (it was answered)."""
+    assert question.current_revision is not None
+    return question.current_revision
 
 
 def leech_contrast_submit(
@@ -519,7 +525,7 @@ def leech_contrast_submit(
             card=locked,
             user_id=locked.user_id,
             question=question,
-            revision_id=question.current_revision_id,
+            revision=_shown_revision(question),
             source=ReviewLog.Source.LEECH_DRILL,
             rating=int(fsrs.Rating.Good if passed else fsrs.Rating.Again),
             correct=passed,
@@ -543,7 +549,7 @@ def leech_release(*, card: Card, submission_id: str, now: dt.datetime) -> Review
 # --- keyword drill ---------------------------------------------------------------------
 
 
-def keyword_attempt_record(*, user, drill: KeywordDrill, chosen: str) -> KeywordAttempt:
+def keyword_attempt_record(*, user: User, drill: KeywordDrill, chosen: str) -> KeywordAttempt:
     return KeywordAttempt.objects.create(
         user=user, drill=drill, chosen=chosen, correct=chosen == drill.answer
     )

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from .models import (
     Bank,
@@ -37,7 +37,9 @@ def select_columns(model: type[Model], alias: str) -> str:
 
 
 @functools.cache
-def _row_reader(vendor: str, model: type[Model]) -> tuple[int, list[str], list[tuple]]:
+def _row_reader(
+    vendor: str, model: type[Model]
+) -> tuple[int, list[str], list[tuple[int, list[Any], Any]]]:
     """(primary key index, attnames, [(index, converters, column)]) of ``model``'s columns.
 
     The ORM's converters for each field (``get_db_converters``) depend on the backend and
@@ -75,10 +77,25 @@ def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Mo
     return instances
 
 
+def model_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """A concrete field of ``model`` (``_meta.get_field`` may also answer a relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def row_as[M: Model](row: Sequence[Any], model: type[M]) -> M:
+    """One ``model`` instance from a row selected with :func:`select_columns`."""
+    (instance,) = rows_as_models(row, [model])
+    assert isinstance(instance, model)
+    return instance
+
+
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
 
 
 def in_list(count: int) -> str:
@@ -164,7 +181,8 @@ def queue_card(card_id: int) -> Card:
     if row is None:
         raise Card.DoesNotExist(card_id)
     card, question, revision = rows_as_models(row, [Card, Question, QuestionRevision])
-    question.current_revision = revision
+    assert isinstance(card, Card) and isinstance(question, Question)
+    question.current_revision = cast(QuestionRevision | None, revision)
     card.question = question
     return card
 
@@ -185,6 +203,7 @@ def revision_with_question(revision_id: int) -> QuestionRevision | None:
     if row is None:
         return None
     revision, question = rows_as_models(row, [QuestionRevision, Question])
+    assert isinstance(revision, QuestionRevision) and isinstance(question, Question)
     revision.question = question
     return revision
 
@@ -221,7 +240,7 @@ SCHEDULE_FIELDS = [
 
 @functools.cache
 def _card_schedule_sql() -> str:
-    columns = ", ".join(f"{Card._meta.get_field(name).column} = %s" for name in SCHEDULE_FIELDS)
+    columns = ", ".join(f"{model_field(Card, name).column} = %s" for name in SCHEDULE_FIELDS)
     table = Card._meta.db_table
     return f"UPDATE {table} SET {columns} WHERE id = %s"  # noqa: S608 - names from _meta
 
@@ -230,7 +249,7 @@ def card_schedule_save(card: Card) -> None:
     """``card.save(update_fields=SCHEDULE_FIELDS)`` in one statement."""
     params = [
         field.get_db_prep_save(getattr(card, field.attname), connection)
-        for field in (Card._meta.get_field(name) for name in SCHEDULE_FIELDS)
+        for field in (model_field(Card, name) for name in SCHEDULE_FIELDS)
     ]
     with connection.cursor() as cursor:
         cursor.execute(_card_schedule_sql(), [*params, card.pk])

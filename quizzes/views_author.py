@@ -7,21 +7,23 @@ from __future__ import annotations
 import functools
 import secrets
 import time
+from collections.abc import Callable
 from functools import wraps
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import is_instructor
 
 from .diffing import revision_diff
@@ -78,27 +80,30 @@ PENDING_IMPORTS = "author_pending_imports"
 MAX_PENDING_IMPORTS = 3
 
 
-def instructor_required(view):
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def instructor_required[View: Callable[..., HttpResponse]](view: View) -> View:
     """Anonymous visitors go to the login page; signed-in non-instructors get 403."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_instructor(request.user):
             raise PermissionDenied("Only instructors author question banks.")
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return cast(View, wrapper)
 
 
-def _editable_bank(request: HttpRequest, bank_id: int) -> Bank:
+def _editable_bank(request: AuthenticatedRequest, bank_id: int) -> Bank:
     bank = get_object_or_404(Bank.objects.select_related("owner"), pk=bank_id)
     if not can_edit_bank(user=request.user, bank=bank):
         raise Http404("No bank you can edit has this id.")
     return bank
 
 
-def _editable_question(request: HttpRequest, question_id: int) -> Question:
+def _editable_question(request: AuthenticatedRequest, question_id: int) -> Question:
     question = get_object_or_404(
         Question.objects.select_related("bank", "current_revision"), pk=question_id
     )
@@ -117,14 +122,14 @@ def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
 
 @instructor_required
 @require_GET
-def author_home(request: HttpRequest) -> HttpResponse:
+def author_home(request: AuthenticatedRequest) -> HttpResponse:
     banks = author_banks(user=request.user).order_by("title")
     return render(request, "author/home.html", {"banks": banks, "form": BankForm()})
 
 
 @instructor_required
 @require_http_methods(["GET", "POST"])
-def bank_create_view(request: HttpRequest) -> HttpResponse:
+def bank_create_view(request: AuthenticatedRequest) -> HttpResponse:
     form = BankForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         bank = bank_create(owner=request.user, **form.cleaned_data)
@@ -135,7 +140,7 @@ def bank_create_view(request: HttpRequest) -> HttpResponse:
 
 @instructor_required
 @require_http_methods(["GET", "POST"])
-def bank_settings(request: HttpRequest, bank_id: int) -> HttpResponse:
+def bank_settings(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     bank = _editable_bank(request, bank_id)
     form = BankForm(request.POST or None, instance=bank)
     if request.method == "POST" and form.is_valid():
@@ -151,7 +156,7 @@ def _question_rows(questions: list[Question]) -> list[dict[str, Any]]:
 
 
 def _bank_page(
-    request: HttpRequest, bank: Bank, *, invite_form: EditorInviteForm | None = None
+    request: AuthenticatedRequest, bank: Bank, *, invite_form: EditorInviteForm | None = None
 ) -> HttpResponse:
     questions = list(bank_questions(bank=bank))
     context = {
@@ -168,13 +173,13 @@ def _bank_page(
 
 @instructor_required
 @require_GET
-def bank_detail(request: HttpRequest, bank_id: int) -> HttpResponse:
+def bank_detail(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     return _bank_page(request, _editable_bank(request, bank_id))
 
 
 @instructor_required
 @require_POST
-def bank_publish(request: HttpRequest, bank_id: int) -> HttpResponse:
+def bank_publish(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     bank = _editable_bank(request, bank_id)
     published = request.POST.get("published") == "1"
     bank_set_published(bank=bank, published=published)
@@ -189,7 +194,7 @@ def bank_publish(request: HttpRequest, bank_id: int) -> HttpResponse:
 
 @instructor_required
 @require_POST
-def bank_editor_invite(request: HttpRequest, bank_id: int) -> HttpResponse:
+def bank_editor_invite(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     bank = _editable_bank(request, bank_id)
     if not can_manage_editors(user=request.user, bank=bank):
         raise PermissionDenied("Only the bank's owner invites co-editors.")
@@ -204,7 +209,9 @@ def bank_editor_invite(request: HttpRequest, bank_id: int) -> HttpResponse:
 
 @instructor_required
 @require_POST
-def bank_editor_remove_view(request: HttpRequest, bank_id: int, user_id: int) -> HttpResponse:
+def bank_editor_remove_view(
+    request: AuthenticatedRequest, bank_id: int, user_id: int
+) -> HttpResponse:
     bank = _editable_bank(request, bank_id)
     if not can_manage_editors(user=request.user, bank=bank):
         raise PermissionDenied("Only the bank's owner removes co-editors.")
@@ -216,7 +223,7 @@ def bank_editor_remove_view(request: HttpRequest, bank_id: int, user_id: int) ->
 
 @instructor_required
 @require_GET
-def bank_export_view(request: HttpRequest, bank_id: int) -> HttpResponse:
+def bank_export_view(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     """``?format=`` downloads; without it, a page listing what each format would lose."""
     bank = _editable_bank(request, bank_id)
     name = request.GET.get("format", "")
@@ -258,7 +265,7 @@ def _preview(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _editor_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     bank: Bank,
     question: Question | None,
@@ -271,7 +278,8 @@ def _editor_page(
         form_url = reverse("author_question_create", args=[bank.pk])
     else:
         form_url = reverse("author_question_edit", args=[question.pk])
-    context = {"bank": bank, "question": question, "editor": editor, "preview": preview}
+    context: dict[str, Any] = {"bank": bank, "question": question, "editor": editor}
+    context["preview"] = preview
     context.update(form=editor.form, rows=editor.rows, focus_row=focus_row, form_url=form_url)
     context.update(
         preview_url=reverse("author_question_preview", args=[bank.pk]),
@@ -280,7 +288,9 @@ def _editor_page(
     return _vary_on_htmx(render(request, template, context))
 
 
-def _editor_post(request: HttpRequest, *, bank: Bank, question: Question | None) -> HttpResponse:
+def _editor_post(
+    request: AuthenticatedRequest, *, bank: Bank, question: Question | None
+) -> HttpResponse:
     action = request.POST.get("action", "save")
     remove = request.POST.get("remove_row", "")
     if action in ("add_row", "change_type", "preview") or remove.isdigit():
@@ -299,7 +309,7 @@ def _editor_post(request: HttpRequest, *, bank: Bank, question: Question | None)
     if question is None:
         messages.success(request, f"Question “{saved.key}” created.")
     elif changed:
-        number = saved.current_revision.number
+        number = saved.current_revision.number if saved.current_revision else 0
         messages.success(request, f"Saved “{saved.key}” as revision {number}.")
     else:
         messages.info(request, f"No content change in “{saved.key}”: no new revision.")
@@ -307,7 +317,7 @@ def _editor_post(request: HttpRequest, *, bank: Bank, question: Question | None)
 
 
 def _editor_rebuilt(
-    request: HttpRequest, bank: Bank, question: Question | None, action: str, remove: str
+    request: AuthenticatedRequest, bank: Bank, question: Question | None, action: str, remove: str
 ) -> HttpResponse:
     """The editor again after adding or removing an option row, changing the type, or
     asking for a preview: only the rows region for htmx, the whole page otherwise."""
@@ -340,7 +350,7 @@ def _focus_row(editor: QuestionEditor, action: str, remove_row: int | None) -> i
 
 @instructor_required
 @require_http_methods(["GET", "POST"])
-def question_create_view(request: HttpRequest, bank_id: int) -> HttpResponse:
+def question_create_view(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     bank = _editable_bank(request, bank_id)
     if request.method == "POST":
         return _editor_post(request, bank=bank, question=None)
@@ -350,7 +360,7 @@ def question_create_view(request: HttpRequest, bank_id: int) -> HttpResponse:
 
 @instructor_required
 @require_http_methods(["GET", "POST"])
-def question_edit(request: HttpRequest, question_id: int) -> HttpResponse:
+def question_edit(request: AuthenticatedRequest, question_id: int) -> HttpResponse:
     question = _editable_question(request, question_id)
     if request.method == "POST":
         return _editor_post(request, bank=question.bank, question=question)
@@ -363,7 +373,7 @@ def question_edit(request: HttpRequest, question_id: int) -> HttpResponse:
 
 @instructor_required
 @require_POST
-def question_preview(request: HttpRequest, bank_id: int) -> HttpResponse:
+def question_preview(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     """The live preview: the editor posts what is typed so far (htmx, on keyup)."""
     bank = _editable_bank(request, bank_id)
     template = "author/question_form.html#preview" if request.htmx else "author/preview.html"
@@ -373,7 +383,7 @@ def question_preview(request: HttpRequest, bank_id: int) -> HttpResponse:
 
 @instructor_required
 @require_POST
-def question_state(request: HttpRequest, question_id: int) -> HttpResponse:
+def question_state(request: AuthenticatedRequest, question_id: int) -> HttpResponse:
     """Publish, move back to draft, archive or restore (no new revision)."""
     question = _editable_question(request, question_id)
     action = request.POST.get("action")
@@ -419,7 +429,7 @@ def _compared(
 
 @instructor_required
 @require_GET
-def question_history(request: HttpRequest, question_id: int) -> HttpResponse:
+def question_history(request: AuthenticatedRequest, question_id: int) -> HttpResponse:
     question = _editable_question(request, question_id)
     revisions = list(question_revisions(question=question))
     old, new = _compared(revisions, request.GET.get("from", ""), request.GET.get("to", ""))
@@ -440,7 +450,9 @@ def question_history(request: HttpRequest, question_id: int) -> HttpResponse:
 
 @instructor_required
 @require_POST
-def question_revert_view(request: HttpRequest, question_id: int, number: int) -> HttpResponse:
+def question_revert_view(
+    request: AuthenticatedRequest, question_id: int, number: int
+) -> HttpResponse:
     question = _editable_question(request, question_id)
     revision = get_object_or_404(question.revisions, number=number)
     new = question_revert(question=question, revision=revision, author=request.user)
@@ -453,7 +465,7 @@ def question_revert_view(request: HttpRequest, question_id: int, number: int) ->
 
 @instructor_required
 @require_GET
-def question_stats(request: HttpRequest, question_id: int) -> HttpResponse:
+def question_stats(request: AuthenticatedRequest, question_id: int) -> HttpResponse:
     question = _editable_question(request, question_id)
     context = {
         "bank": question.bank,
@@ -468,11 +480,12 @@ def question_stats(request: HttpRequest, question_id: int) -> HttpResponse:
 # memory: preview and confirm may be served by different servers.
 
 
-def _pending(request: HttpRequest) -> dict[str, dict[str, Any]]:
-    return request.session.get(PENDING_IMPORTS, {})
+def _pending(request: AuthenticatedRequest) -> dict[str, dict[str, Any]]:
+    pending: dict[str, dict[str, Any]] = request.session.get(PENDING_IMPORTS, {})
+    return pending
 
 
-def _pending_save(request: HttpRequest, entry: dict[str, Any]) -> str:
+def _pending_save(request: AuthenticatedRequest, entry: dict[str, Any]) -> str:
     pending = _pending(request)
     while len(pending) >= MAX_PENDING_IMPORTS:
         oldest = min(pending, key=lambda token: pending[token]["created"])
@@ -483,7 +496,7 @@ def _pending_save(request: HttpRequest, entry: dict[str, Any]) -> str:
     return token
 
 
-def _pending_drop(request: HttpRequest, token: str) -> None:
+def _pending_drop(request: AuthenticatedRequest, token: str) -> None:
     pending = _pending(request)
     if pending.pop(token, None) is not None:
         request.session[PENDING_IMPORTS] = pending
@@ -507,7 +520,7 @@ def _default_title(filename: str) -> str:
 
 @instructor_required
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: AuthenticatedRequest) -> HttpResponse:
     banks = author_banks(user=request.user).order_by("title")
     initial = {}
     if request.GET.get("bank", "").isdigit():
@@ -535,7 +548,7 @@ IMPORT_REJECTED = (
 
 
 def _import_confirm(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     form: ImportConfirmForm,
     *,
     result: ParseResult,
@@ -568,7 +581,7 @@ def _imported_message(summary: ImportSummary) -> str:
 
 @instructor_required
 @require_http_methods(["GET", "POST"])
-def import_preview(request: HttpRequest, token: str) -> HttpResponse:
+def import_preview(request: AuthenticatedRequest, token: str) -> HttpResponse:
     entry = _pending(request).get(token)
     if entry is None:
         raise Http404("This import has expired or was already confirmed.")

@@ -10,10 +10,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from .forms_learn import DrillAnswerForm, id_list_parse
 from .models import KeywordAttempt, KeywordDrill
@@ -27,7 +29,7 @@ def _int(value: str | None) -> int:
 
 
 @login_required
-def drill(request: HttpRequest) -> HttpResponse:
+def drill(request: AuthenticatedRequest) -> HttpResponse:
     last = None
     if request.GET.get("last", "").isdigit():
         last = (
@@ -48,7 +50,7 @@ def drill(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def drill_answer(request: HttpRequest) -> HttpResponse:
+def drill_answer(request: AuthenticatedRequest) -> HttpResponse:
     form = DrillAnswerForm(request.POST)
     if not form.is_valid():
         return redirect("drill")

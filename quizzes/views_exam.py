@@ -11,13 +11,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Profile
 
 from .forms_learn import AnswerForm, ExamStartForm, answer_as_post
@@ -44,13 +45,13 @@ def clock(seconds: int) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _exam_for(request: HttpRequest, exam_id: int) -> Exam:
+def _exam_for(request: AuthenticatedRequest, exam_id: int) -> Exam:
     """The learner's own exam; anyone else's is a 404."""
     return get_object_or_404(Exam, pk=exam_id, user=request.user)
 
 
 @login_required
-def exam_list(request: HttpRequest) -> HttpResponse:
+def exam_list(request: AuthenticatedRequest) -> HttpResponse:
     profile = Profile.objects.filter(user=request.user).first()
     pool = study_questions_for(user=request.user).count()
     form = ExamStartForm(initial={"kind": profile.target_exam if profile else Exam.Kind.SCS_C03})
@@ -72,7 +73,7 @@ def exam_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def exam_start_view(request: HttpRequest) -> HttpResponse:
+def exam_start_view(request: AuthenticatedRequest) -> HttpResponse:
     form = ExamStartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose which exam to take.")
@@ -85,7 +86,7 @@ def exam_start_view(request: HttpRequest) -> HttpResponse:
     return redirect("exam_question", exam_id=exam.pk, position=1)
 
 
-def _closed_redirect(request: HttpRequest, exam: Exam) -> HttpResponse:
+def _closed_redirect(request: AuthenticatedRequest, exam: Exam) -> HttpResponse:
     if exam.status == Exam.Status.TIMED_OUT:
         messages.warning(request, "Time is up: the exam was finished at its deadline.")
     if request.htmx:
@@ -94,7 +95,7 @@ def _closed_redirect(request: HttpRequest, exam: Exam) -> HttpResponse:
 
 
 @login_required
-def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
+def exam_detail(request: AuthenticatedRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     exam_expire_if_due(exam=exam, now=timezone.now())
     if exam.status != Exam.Status.IN_PROGRESS:
@@ -153,7 +154,7 @@ def _question_context(
 
 
 @login_required
-def exam_question(request: HttpRequest, exam_id: int, position: int) -> HttpResponse:
+def exam_question(request: AuthenticatedRequest, exam_id: int, position: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     if exam_expire_if_due(exam=exam, now=timezone.now()) or exam.status != Exam.Status.IN_PROGRESS:
         return _closed_redirect(request, exam)
@@ -163,7 +164,7 @@ def exam_question(request: HttpRequest, exam_id: int, position: int) -> HttpResp
 
 @login_required
 @require_POST
-def exam_save(request: HttpRequest, exam_id: int, position: int) -> HttpResponse:
+def exam_save(request: AuthenticatedRequest, exam_id: int, position: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     item = get_object_or_404(exam.items.select_related("revision"), position=position)
     form = AnswerForm(request.POST, question_data=item.revision.data, required=False)
@@ -200,7 +201,7 @@ def _destination(exam: Exam, position: int, go: str) -> tuple[Any, ...]:
 
 
 @login_required
-def exam_finish_view(request: HttpRequest, exam_id: int) -> HttpResponse:
+def exam_finish_view(request: AuthenticatedRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     now = timezone.now()
     if exam_expire_if_due(exam=exam, now=now) or exam.status != Exam.Status.IN_PROGRESS:
@@ -224,7 +225,7 @@ def exam_finish_view(request: HttpRequest, exam_id: int) -> HttpResponse:
 
 
 @login_required
-def exam_result(request: HttpRequest, exam_id: int) -> HttpResponse:
+def exam_result(request: AuthenticatedRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     exam_expire_if_due(exam=exam, now=timezone.now())
     if exam.status == Exam.Status.IN_PROGRESS:

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages import get_messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -20,6 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from . import review_pages, sql
 from .forms_learn import (
@@ -66,7 +68,11 @@ def review_study_nav() -> str:
 
 
 def render_region(
-    request: HttpRequest, template: str, region: str, context: dict[str, Any], status: int = 200
+    request: AuthenticatedRequest,
+    template: str,
+    region: str,
+    context: dict[str, Any],
+    status: int = 200,
 ) -> HttpResponse:
     """The whole page, or only its ``region`` partial for an htmx request.
 
@@ -93,14 +99,14 @@ def render_region(
 
 
 @login_required
-def review(request: HttpRequest) -> HttpResponse:
+def review(request: AuthenticatedRequest) -> HttpResponse:
     return render_region(
         request, "quizzes/review.html", "card", review_pages.queue_context(request.user)
     )
 
 
 def _studied_revision(
-    request: HttpRequest, revision_id: int, learner: review_pages.Learner
+    request: AuthenticatedRequest, revision_id: int, learner: review_pages.Learner
 ) -> QuestionRevision:
     revision = sql.revision_with_question(revision_id)
     if revision is None or not is_studied(revision.question, learner.banks):
@@ -110,7 +116,7 @@ def _studied_revision(
 
 @login_required
 @require_POST
-def review_answer(request: HttpRequest) -> HttpResponse:
+def review_answer(request: AuthenticatedRequest) -> HttpResponse:
     meta = ReviewMetaForm(request.POST)
     if not meta.is_valid():
         messages.error(request, "That answer form was incomplete; here is the next card.")
@@ -134,7 +140,7 @@ def review_answer(request: HttpRequest) -> HttpResponse:
 
 
 def _answer_again(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     learner: review_pages.Learner,
     revision: QuestionRevision,
     meta: ReviewMetaForm,
@@ -157,7 +163,7 @@ def _answer_again(
 
 
 def _submit(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     learner: review_pages.Learner,
     revision: QuestionRevision,
     meta: ReviewMetaForm,
@@ -179,7 +185,10 @@ def _submit(
 
 
 def _feedback(
-    request: HttpRequest, learner: review_pages.Learner, outcome: AnswerOutcome, shown: list[int]
+    request: AuthenticatedRequest,
+    learner: review_pages.Learner,
+    outcome: AnswerOutcome,
+    shown: list[int],
 ) -> HttpResponse:
     context = review_pages.feedback_context(
         request.user,
@@ -194,7 +203,7 @@ def _feedback(
 
 
 def _back_to_queue(
-    request: HttpRequest, learner: review_pages.Learner | None = None
+    request: AuthenticatedRequest, learner: review_pages.Learner | None = None
 ) -> HttpResponse:
     if request.htmx:
         return render_region(
@@ -207,7 +216,7 @@ def _back_to_queue(
 
 
 @login_required
-def review_feedback(request: HttpRequest, log_id: int) -> HttpResponse:
+def review_feedback(request: AuthenticatedRequest, log_id: int) -> HttpResponse:
     log = get_object_or_404(
         ReviewLog.objects.select_related("revision", "card"),
         pk=log_id,
@@ -226,7 +235,7 @@ def review_feedback(request: HttpRequest, log_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_undo_view(request: HttpRequest) -> HttpResponse:
+def review_undo_view(request: AuthenticatedRequest) -> HttpResponse:
     if review_undo(user=request.user, now=timezone.now()):
         messages.success(request, "Undone: that card is back as it was before your answer.")
     else:
@@ -238,7 +247,7 @@ def review_undo_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_leech(request: HttpRequest, card_id: int) -> HttpResponse:
+def review_leech(request: AuthenticatedRequest, card_id: int) -> HttpResponse:
     card = get_object_or_404(
         Card.objects.select_related("question__current_revision"), pk=card_id, user=request.user
     )
@@ -264,7 +273,9 @@ def review_leech(request: HttpRequest, card_id: int) -> HttpResponse:
     return render_region(request, "quizzes/review.html", "card", context)
 
 
-def _contrast_submit(request: HttpRequest, card: Card, form: ContrastDrillForm) -> ContrastOutcome:
+def _contrast_submit(
+    request: AuthenticatedRequest, card: Card, form: ContrastDrillForm
+) -> ContrastOutcome:
     drills = leech_contrast_drills(question=card.question)
     return leech_contrast_submit(
         card=card,
@@ -279,7 +290,7 @@ def _contrast_submit(request: HttpRequest, card: Card, form: ContrastDrillForm) 
 
 
 @login_required
-def review_settings_view(request: HttpRequest) -> HttpResponse:
+def review_settings_view(request: AuthenticatedRequest) -> HttpResponse:
     settings = review_settings_for(user=request.user)
     initial = {
         "desired_retention": settings.desired_retention,
@@ -302,7 +313,7 @@ def review_settings_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_banks(request: HttpRequest) -> HttpResponse:
+def review_banks(request: AuthenticatedRequest) -> HttpResponse:
     chosen = list(request.user.bank_subscriptions.values_list("bank_id", flat=True))
     form = BankChoiceForm(
         request.POST if request.method == "POST" else None, initial={"banks": chosen}
@@ -320,5 +331,5 @@ def review_banks(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "quizzes/review_banks.html",
-        {"form": form, "studied": studied, "banks": form.fields["banks"].queryset},
+        {"form": form, "studied": studied, "banks": form.offered()},
     )

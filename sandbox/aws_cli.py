@@ -345,7 +345,7 @@ def _timestamp(option: str, value: str | float) -> float:
 def _json_value(option: str, text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise CliUsageError(
             f"Error parsing parameter '{option}': Invalid JSON: {error.msg}\nJSON received: {text}"
         ) from None

@@ -344,7 +344,8 @@ def _run_kms(account: SandboxAccount, call: aws_cli.AwsCliCall, user: str) -> di
         action=lambda engine: engine.kms_call(call.operation, params),
         principal_user=user,
     )
-    return encode_response(result)
+    encoded: dict[str, Any] = encode_response(result)
+    return encoded
 
 
 def _run_cloudhsm(account: SandboxAccount, call: aws_cli.AwsCliCall, user: str) -> dict[str, Any]:
@@ -357,9 +358,13 @@ def _run_cloudhsm(account: SandboxAccount, call: aws_cli.AwsCliCall, user: str) 
         )
 
     def action(engine: SandboxEngine) -> dict[str, Any]:
-        return getattr(engine.hsm, method)(call.params)
+        result: dict[str, Any] = getattr(engine.hsm, method)(call.params)
+        return result
 
-    return encode_response(sandbox_call(account=account, action=action, principal_user=user))
+    encoded: dict[str, Any] = encode_response(
+        sandbox_call(account=account, action=action, principal_user=user)
+    )
+    return encoded
 
 
 # --- CloudHSM CLI -------------------------------------------------------------------------

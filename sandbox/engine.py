@@ -18,6 +18,7 @@ import binascii
 import functools
 import hashlib
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -159,7 +160,7 @@ class SandboxEngine:
             max_keys=self.account.max_kms_keys,
         )
 
-    def kms_call(self, operation: str, params: dict) -> dict:
+    def kms_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One KMS operation as the engine's principal (engine params: blobs as bytes)."""
         return self.kms.call(self.principal, operation, params)
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -43,6 +45,19 @@ def parse_context(text: str) -> dict[str, str]:
     return pairs
 
 
+def offer_choices(form: forms.Form, name: str, choices: Any) -> None:
+    """Set a choice field's choices (typed: ``form.fields`` holds plain ``Field``)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+def offer_queryset(form: forms.Form, name: str, queryset: Any) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = queryset
+
+
 class ConsoleForm(forms.Form):
     command = forms.CharField(max_length=16000, strip=True, required=False)
     next = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
@@ -63,8 +78,9 @@ class FileForm(forms.Form):
         help_text="For example a key policy to use as file://policy.json.",
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         upload, text, name = data.get("upload"), data.get("text"), data.get("name")
         if upload is None and not text:
             raise ValidationError("Choose a file or type some text.")
@@ -85,8 +101,8 @@ class FileForm(forms.Form):
     def content(self) -> bytes:
         upload = self.cleaned_data.get("upload")
         if upload is not None:
-            return upload.read()
-        return self.cleaned_data["text"].encode()
+            return bytes(upload.read())
+        return str(self.cleaned_data["text"]).encode()
 
 
 class AccessKeyForm(forms.Form):
@@ -113,21 +129,31 @@ class AuditFilterForm(forms.Form):
     operation = forms.ChoiceField(required=False)
     result = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, operations=(), results=(), **kwargs):
+    def __init__(
+        self, *args: Any, operations: Iterable[Any] = (), results: Iterable[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["operation"].choices = [
-            ("", "All operations"),
-            *((op, op) for op in operations if op),
-        ]
-        self.fields["result"].choices = [
-            ("", "Any result"),
-            ("success", "Succeeded"),
-            ("failure", "Failed"),
-            *((r, r) for r in results if r),
-        ]
+        offer_choices(
+            self,
+            "operation",
+            [
+                ("", "All operations"),
+                *((op, op) for op in operations if op),
+            ],
+        )
+        offer_choices(
+            self,
+            "result",
+            [
+                ("", "Any result"),
+                ("success", "Succeeded"),
+                ("failure", "Failed"),
+                *((r, r) for r in results if r),
+            ],
+        )
 
 
-def _choices(values, empty: str):
+def _choices(values: Iterable[str], empty: str) -> list[tuple[str, str]]:
     return [("", empty), *((v, v) for v in values)]
 
 
@@ -138,21 +164,23 @@ class EnvelopeEncryptForm(forms.Form):
         required=False, label="Encryption context", help_text="Optional: k=v,k2=v2"
     )
 
-    def __init__(self, *args, file_names=(), keys=(), **kwargs):
+    def __init__(
+        self, *args: Any, file_names: Iterable[Any] = (), keys: Iterable[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["file_name"].choices = _choices(file_names, "Choose a file")
-        self.fields["key_id"].choices = [("", "Choose a key"), *keys]
+        offer_choices(self, "file_name", _choices(file_names, "Choose a file"))
+        offer_choices(self, "key_id", [("", "Choose a key"), *keys])
 
-    def clean_context(self):
+    def clean_context(self) -> Any:
         return parse_context(self.cleaned_data["context"])
 
 
 class EnvelopeDecryptForm(forms.Form):
     package = forms.ChoiceField(label="Package")
 
-    def __init__(self, *args, packages=(), **kwargs):
+    def __init__(self, *args: Any, packages: Iterable[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["package"].choices = _choices(packages, "Choose a package")
+        offer_choices(self, "package", _choices(packages, "Choose a package"))
 
 
 class AnalystForm(forms.Form):
@@ -166,11 +194,11 @@ class AnalystForm(forms.Form):
     )
     context = forms.CharField(required=False, label="Encryption context")
 
-    def __init__(self, *args, keys=(), **kwargs):
+    def __init__(self, *args: Any, keys: Iterable[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["key_id"].choices = [("", "Choose a key"), *keys]
+        offer_choices(self, "key_id", [("", "Choose a key"), *keys])
 
-    def clean_context(self):
+    def clean_context(self) -> Any:
         return parse_context(self.cleaned_data["context"])
 
 
@@ -183,13 +211,16 @@ class ClusterInitializeForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 5}), label="Trust anchor (your CA)"
     )
 
-    def __init__(self, *args, clusters=(), own=False, **kwargs):
+    def __init__(
+        self, *args: Any, clusters: Iterable[Any] = (), own: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.own = own
-        self.fields["cluster_id"].choices = _choices(clusters, "Choose a cluster")
+        offer_choices(self, "cluster_id", _choices(clusters, "Choose a cluster"))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.own and not (data.get("signed_certificate") and data.get("trust_anchor")):
             raise ValidationError("Paste both the signed certificate and the trust anchor (PEM).")
         return data
@@ -206,19 +237,21 @@ class HsmChoiceForm(forms.Form):
         initial="fail",
     )
 
-    def __init__(self, *args, hsms=(), **kwargs):
+    def __init__(self, *args: Any, hsms: Iterable[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hsm_id"].choices = [("", "Choose an HSM"), *hsms]
+        offer_choices(self, "hsm_id", [("", "Choose an HSM"), *hsms])
 
 
 class HsmAddForm(forms.Form):
     cluster_id = forms.ChoiceField(label="Cluster")
     zone = forms.ChoiceField(label="Availability Zone")
 
-    def __init__(self, *args, clusters=(), zones=(), **kwargs):
+    def __init__(
+        self, *args: Any, clusters: Iterable[Any] = (), zones: Iterable[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cluster_id"].choices = _choices(clusters, "Choose a cluster")
-        self.fields["zone"].choices = [(z, z) for z in zones]
+        offer_choices(self, "cluster_id", _choices(clusters, "Choose a cluster"))
+        offer_choices(self, "zone", [(z, z) for z in zones])
 
 
 class HsmLoginForm(forms.Form):
@@ -227,9 +260,9 @@ class HsmLoginForm(forms.Form):
     password = forms.CharField(max_length=32, widget=forms.PasswordInput, label="Password")
     label = forms.CharField(max_length=127, label="Key label")
 
-    def __init__(self, *args, clusters=(), **kwargs):
+    def __init__(self, *args: Any, clusters: Iterable[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cluster_id"].choices = [(c, c) for c in clusters]
+        offer_choices(self, "cluster_id", [(c, c) for c in clusters])
 
 
 class PkiIssueForm(HsmLoginForm):
@@ -241,11 +274,11 @@ class PkiIssueForm(HsmLoginForm):
     )
     common_name = forms.CharField(max_length=64, initial="www.example.test", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["label"].label = "CA private key label"
 
-    def clean_common_name(self):
+    def clean_common_name(self) -> Any:
         return self.cleaned_data["common_name"] or "www.example.test"
 
 
@@ -253,8 +286,8 @@ class PkiVerifyForm(forms.Form):
     leaf_file = forms.ChoiceField(label="Certificate")
     ca_file = forms.ChoiceField(label="CA certificate")
 
-    def __init__(self, *args, file_names=(), **kwargs):
+    def __init__(self, *args: Any, file_names: Iterable[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         certificates = [name for name in file_names if name.endswith((".crt", ".pem"))]
-        self.fields["leaf_file"].choices = _choices(certificates, "Choose a certificate")
-        self.fields["ca_file"].choices = _choices(certificates, "Choose the CA certificate")
+        offer_choices(self, "leaf_file", _choices(certificates, "Choose a certificate"))
+        offer_choices(self, "ca_file", _choices(certificates, "Choose the CA certificate"))

@@ -33,6 +33,7 @@ from .services import (
     engine_transaction,
     sandbox_call_locked,
 )
+from .storage_orm import model_field
 
 logger = logging.getLogger(__name__)
 
@@ -168,14 +169,16 @@ ACCOUNT_COLUMNS = (
 def _key_lookup_sql() -> str:
     quote = connection.ops.quote_name
     keys, accounts = SandboxAccessKey._meta, SandboxAccount._meta
-    columns = [f"k.{quote(keys.get_field(name).column)}" for name in KEY_COLUMNS[2:]]
+    columns = [
+        f"k.{quote(str(model_field(SandboxAccessKey, name).column))}" for name in KEY_COLUMNS[2:]
+    ]
     return (
-        f"SELECT k.{quote(keys.pk.column)}, k.{quote(keys.get_field('account').column)}, "  # noqa: S608
-        f"{', '.join(columns)}, a.{quote(accounts.get_field('region').column)} "
+        f"SELECT k.{quote(str(keys.pk.column))}, k.{quote(str(model_field(SandboxAccessKey, 'account').column))}, "  # noqa: S608
+        f"{', '.join(columns)}, a.{quote(str(model_field(SandboxAccount, 'region').column))} "
         f"FROM {quote(keys.db_table)} k INNER JOIN {quote(accounts.db_table)} a "
-        f"ON a.{quote(accounts.pk.column)} = k.{quote(keys.get_field('account').column)} "
-        f"WHERE k.{quote(keys.get_field('access_key_id').column)} = %s "
-        f"AND k.{quote(keys.get_field('status').column)} = %s"
+        f"ON a.{quote(str(accounts.pk.column))} = k.{quote(str(model_field(SandboxAccessKey, 'account').column))} "
+        f"WHERE k.{quote(str(model_field(SandboxAccessKey, 'access_key_id').column))} = %s "
+        f"AND k.{quote(str(model_field(SandboxAccessKey, 'status').column))} = %s"
     )
 
 
@@ -183,10 +186,12 @@ def _key_lookup_sql() -> str:
 def _account_lock_sql() -> str:
     quote = connection.ops.quote_name
     accounts = SandboxAccount._meta
-    columns = ", ".join(quote(accounts.get_field(name).column) for name in ACCOUNT_COLUMNS)
+    columns = ", ".join(
+        quote(str(model_field(SandboxAccount, name).column)) for name in ACCOUNT_COLUMNS
+    )
     sql = (
         f"SELECT {columns} FROM {quote(accounts.db_table)} "  # noqa: S608
-        f"WHERE {quote(accounts.pk.column)} = %s"
+        f"WHERE {quote(str(accounts.pk.column))} = %s"
     )
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"

@@ -10,6 +10,7 @@ run one after another and never interleave their reads and writes.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -117,7 +118,7 @@ class SandboxEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.log}:{self.operation} {self.result}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValidationError("Audit events are append-only.")
         super().save(*args, **kwargs)

@@ -213,10 +213,11 @@ def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Ar
     for index, column in enumerate(zones):
         column.x = VPC_X + 16 + index * (column_width + 16)
         column.width = column_width
-        for position, hsm in enumerate(column.hsms):
-            hsm.x = column.x + 8
-            hsm.y = VPC_Y + 150 + position * (HSM_HEIGHT + HSM_GAP)
-            hsm_positions[hsm.cluster_id] = (hsm.x + column_width - 16, hsm.y + HSM_HEIGHT // 2)
+        for position, hsm_box in enumerate(column.hsms):
+            hsm_box.x = column.x + 8
+            hsm_box.y = VPC_Y + 150 + position * (HSM_HEIGHT + HSM_GAP)
+            middle = hsm_box.y + HSM_HEIGHT // 2
+            hsm_positions[hsm_box.cluster_id] = (hsm_box.x + column_width - 16, middle)
     for index, badge in enumerate(clusters):
         badge.x = VPC_X + 16 + index * 290
         badge.y = VPC_Y + 36
@@ -237,7 +238,7 @@ def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Ar
     keys = keys[-MAX_KEYS_SHOWN:]
     for index, row in enumerate(keys):
         row.y = VPC_Y + 44 + index * 34
-    stores = []
+    stores: list[KeyStoreBox] = []
     store_top = VPC_Y + 44 + max(1, len(keys)) * 34 + 40
     for index, store in enumerate(inventory.key_stores):
         box = KeyStoreBox(
@@ -300,7 +301,7 @@ def audit_events(*, account: SandboxAccount, filters: AuditFilters) -> QuerySet[
     return events.order_by("-id")
 
 
-def audit_page(*, account: SandboxAccount, filters: AuditFilters, page: Any) -> Page:
+def audit_page(*, account: SandboxAccount, filters: AuditFilters, page: Any) -> Page[SandboxEvent]:
     return Paginator(audit_events(account=account, filters=filters), AUDIT_PAGE_SIZE).get_page(page)
 
 

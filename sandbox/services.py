@@ -15,7 +15,7 @@ import string
 import threading
 from collections.abc import Callable, Iterator
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -49,7 +49,7 @@ def _new_account_id() -> str:
     return str(secrets.randbelow(9 * 10**11) + 10**11)
 
 
-def sandbox_for(user: AbstractBaseUser) -> SandboxAccount:
+def sandbox_for(user: User) -> SandboxAccount:
     """The learner's sandbox account, created on first use."""
     existing = SandboxAccount.objects.filter(user=user).first()
     if existing is not None:
@@ -274,7 +274,7 @@ def console_clear(*, account: SandboxAccount) -> None:
 
 
 def lab_progress_record(
-    *, user: AbstractBaseUser, lab_slug: str, passed_steps: list[str], complete: bool
+    *, user: User, lab_slug: str, passed_steps: list[str], complete: bool
 ) -> LabProgress:
     progress, _ = LabProgress.objects.get_or_create(user=user, lab_slug=lab_slug)
     now = timezone.now()

@@ -13,12 +13,14 @@ the queries themselves); values still go through the model fields' own conversio
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 from functools import cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from .models import SandboxAccount, SandboxEvent, SandboxObject
@@ -63,8 +65,17 @@ class _Undecoded:
         # SQLite returns JSON as text; PostgreSQL drivers may already return Python objects.
         raw = self.raw
         if isinstance(raw, (str, bytes, bytearray)):
-            return json.loads(raw)
-        return copy.deepcopy(raw)
+            decoded: JSON = json.loads(raw)
+            return decoded
+        copied: JSON = copy.deepcopy(raw)
+        return copied
+
+
+def model_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """A concrete field of ``model`` (``_meta.get_field`` may also answer a relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
 
 
 @cache
@@ -73,7 +84,8 @@ def _object_sql() -> dict[str, str]:
     meta = SandboxObject._meta
     table = quote(meta.db_table)
     account, kind, object_id, data = (
-        quote(meta.get_field(name).column) for name in ("account", "kind", "object_id", "data")
+        quote(str(model_field(SandboxObject, name).column))
+        for name in ("account", "kind", "object_id", "data")
     )
     # Identifiers come from model metadata; every value is a query parameter.
     select = f"SELECT {kind}, {object_id}, {data} FROM {table} WHERE {account} = %s"  # noqa: S608
@@ -90,7 +102,9 @@ def _object_sql() -> dict[str, str]:
 def _event_insert_sql() -> str:
     quote = connection.ops.quote_name
     meta = SandboxEvent._meta
-    columns = ", ".join(quote(meta.get_field(name).column) for name in EVENT_COLUMNS)
+    columns = ", ".join(
+        quote(str(model_field(SandboxEvent, name).column)) for name in EVENT_COLUMNS
+    )
     values = ", ".join(["%s"] * len(EVENT_COLUMNS))
     return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
 
@@ -189,7 +203,7 @@ class OrmStorage:
     def append_event(self, log: str, event: JSON) -> None:
         self._new_events.append((log, copy.deepcopy(event)))
 
-    def events(self, log: str) -> list[JSON]:
+    def events(self, log: str) -> builtins.list[JSON]:
         stored = list(
             SandboxEvent.objects.filter(account=self.account, log=log)
             .order_by("id")
@@ -232,7 +246,7 @@ class OrmStorage:
         self._new_events.clear()
 
     def _insert_events(self) -> None:
-        fields = [SandboxEvent._meta.get_field(name) for name in EVENT_COLUMNS]
+        fields = [model_field(SandboxEvent, name) for name in EVENT_COLUMNS]
         now = timezone.now()
         rows = []
         for log, event in self._new_events:

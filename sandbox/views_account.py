@@ -8,10 +8,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from . import selectors, services
 from .forms import (
@@ -20,13 +22,15 @@ from .forms import (
     ClockForm,
 )
 from .labs import lab_by_slug
-from .models import SandboxAccessKey
+from .models import SandboxAccessKey, SandboxAccount
 from .views_common import account_of, changed
 
 # --- access keys --------------------------------------------------------------------------------
 
 
-def _credentials_page(request: HttpRequest, account, **extra: Any) -> HttpResponse:
+def _credentials_page(
+    request: AuthenticatedRequest, account: SandboxAccount, **extra: Any
+) -> HttpResponse:
     context = {
         "account": account,
         "access_keys": selectors.access_keys_of(account=account),
@@ -40,7 +44,7 @@ def _credentials_page(request: HttpRequest, account, **extra: Any) -> HttpRespon
 
 
 @login_required
-def credentials(request: HttpRequest) -> HttpResponse:
+def credentials(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     if request.method != "POST":
         return _credentials_page(request, account)
@@ -57,13 +61,15 @@ def credentials(request: HttpRequest) -> HttpResponse:
     return _credentials_page(request, account, revealed=key, secret=secret)
 
 
-def _own_key(request: HttpRequest, account, access_key_id: str) -> SandboxAccessKey:
+def _own_key(
+    request: AuthenticatedRequest, account: SandboxAccount, access_key_id: str
+) -> SandboxAccessKey:
     return get_object_or_404(SandboxAccessKey, account=account, access_key_id=access_key_id)
 
 
 @login_required
 @require_POST
-def credential_reveal(request: HttpRequest, access_key_id: str) -> HttpResponse:
+def credential_reveal(request: AuthenticatedRequest, access_key_id: str) -> HttpResponse:
     account = account_of(request)
     key = _own_key(request, account, access_key_id)
     if not key.is_active:
@@ -73,7 +79,7 @@ def credential_reveal(request: HttpRequest, access_key_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def credential_rotate(request: HttpRequest, access_key_id: str) -> HttpResponse:
+def credential_rotate(request: AuthenticatedRequest, access_key_id: str) -> HttpResponse:
     account = account_of(request)
     key = _own_key(request, account, access_key_id)
     if not key.is_active:
@@ -86,7 +92,7 @@ def credential_rotate(request: HttpRequest, access_key_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def credential_revoke(request: HttpRequest, access_key_id: str) -> HttpResponse:
+def credential_revoke(request: AuthenticatedRequest, access_key_id: str) -> HttpResponse:
     account = account_of(request)
     key = _own_key(request, account, access_key_id)
     services.access_key_revoke(key=key)
@@ -99,7 +105,7 @@ def credential_revoke(request: HttpRequest, access_key_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def clock_advance(request: HttpRequest) -> HttpResponse:
+def clock_advance(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     form = ClockForm(request.POST)
     if form.is_valid():
@@ -120,7 +126,7 @@ def clock_advance(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def reset(request: HttpRequest) -> HttpResponse:
+def reset(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     if request.method == "POST":
         services.sandbox_reset(account=account)
@@ -136,7 +142,7 @@ def reset(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     operations, results = selectors.audit_choices(account=account)
     form = AuditFilterForm(request.GET or None, operations=operations, results=results)

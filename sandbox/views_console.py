@@ -7,10 +7,12 @@ import logging
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from . import selectors, services, views_labs
 from .console import ConsoleResult, console_run
@@ -21,7 +23,7 @@ from .forms import (
     FileForm,
 )
 from .labs import LABS, lab_by_slug
-from .models import ConsoleEntry, LabProgress
+from .models import ConsoleEntry, LabProgress, SandboxAccount
 from .views_common import account_of, changed, console_context
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,9 @@ def _usage(snapshot: selectors.EngineSnapshot) -> dict[str, int]:
     }
 
 
-def _home_context(request: HttpRequest, account, **extra: Any) -> dict[str, Any]:
+def _home_context(
+    request: AuthenticatedRequest, account: SandboxAccount, **extra: Any
+) -> dict[str, Any]:
     snapshot = selectors.engine_snapshot(account=account)
     progress = {p.lab_slug: p for p in LabProgress.objects.filter(user=request.user)}
     context = {
@@ -61,14 +65,14 @@ def _home_context(request: HttpRequest, account, **extra: Any) -> dict[str, Any]
 
 @login_required
 @require_GET
-def sandbox_home(request: HttpRequest) -> HttpResponse:
+def sandbox_home(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     return render(request, "sandbox/home.html", _home_context(request, account))
 
 
 @login_required
 @require_GET
-def architecture(request: HttpRequest) -> HttpResponse:
+def architecture(request: AuthenticatedRequest) -> HttpResponse:
     if not request.htmx:
         return redirect(reverse("sandbox_home") + "#architecture")
     account = account_of(request)
@@ -88,7 +92,7 @@ def architecture(request: HttpRequest) -> HttpResponse:
 # --- console ------------------------------------------------------------------------------------
 
 
-def _run_console(account, command: str) -> ConsoleResult:
+def _run_console(account: SandboxAccount, command: str) -> ConsoleResult:
     try:
         return console_run(account=account, line=command)
     except Exception:
@@ -104,7 +108,7 @@ def _run_console(account, command: str) -> ConsoleResult:
 
 @login_required
 @require_POST
-def console(request: HttpRequest) -> HttpResponse:
+def console(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     form = ConsoleForm(request.POST)
     if not form.is_valid():
@@ -121,7 +125,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "sandbox/home.html", _home_context(request, account, fresh=fresh))
 
 
-def _keep(account, command: str, result: ConsoleResult) -> ConsoleEntry | None:
+def _keep(account: SandboxAccount, command: str, result: ConsoleResult) -> ConsoleEntry | None:
     """The transcript after a command: the command and its output added, or cleared."""
     if command == "clear":
         services.console_clear(account=account)
@@ -134,7 +138,7 @@ def _keep(account, command: str, result: ConsoleResult) -> ConsoleEntry | None:
 
 
 def _console_fragment(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     command: str,
     entry: ConsoleEntry | None,
     fresh: dict[str, Any],

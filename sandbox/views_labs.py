@@ -8,9 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from . import selectors, services
 from .engine import EngineError, Inventory, sandbox_subnets
@@ -27,8 +29,8 @@ from .forms import (
     PkiIssueForm,
     PkiVerifyForm,
 )
-from .labs import LABS, PACKAGE_SUFFIX, grade, lab_by_slug, lab_state, pki_tools, tools
-from .models import LabProgress
+from .labs import LABS, PACKAGE_SUFFIX, Lab, grade, lab_by_slug, lab_state, pki_tools, tools
+from .models import LabProgress, SandboxAccount
 from .views_common import account_of, changed, console_context
 
 # --- labs ------------------------------------------------------------------------------------------
@@ -36,7 +38,7 @@ from .views_common import account_of, changed, console_context
 
 @login_required
 @require_GET
-def lab_list(request: HttpRequest) -> HttpResponse:
+def lab_list(request: AuthenticatedRequest) -> HttpResponse:
     progress = {p.lab_slug: p for p in LabProgress.objects.filter(user=request.user)}
     rows = [(lab, progress.get(lab.slug)) for lab in LABS]
     done = sum(1 for _, p in rows if p is not None and p.is_complete)
@@ -57,7 +59,7 @@ def _key_choices(inventory: Inventory, *, symmetric: bool) -> list[tuple[str, st
     return choices
 
 
-def _panel_choices(account, inventory: Inventory) -> dict[str, Any]:
+def _panel_choices(account: SandboxAccount, inventory: Inventory) -> dict[str, Any]:
     """What the lab panels' menus offer, read from the engine's inventory and the files."""
     clusters = inventory.live_clusters()
     cluster_ids = [cluster.cluster_id for cluster in clusters]
@@ -96,12 +98,14 @@ PANEL_FORMS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _panel_form(name: str, choices: dict[str, Any], data=None):
+def _panel_form(name: str, choices: dict[str, Any], data: Any = None) -> Any:
     """One panel's form; ids are prefixed with the panel so several forms share a page."""
     return PANEL_FORMS[name](choices, data=data, auto_id=f"{name.replace('_', '-')}-%s")
 
 
-def _lab_panels(request: HttpRequest, choices: dict[str, Any], bound: dict) -> dict[str, Any]:
+def _lab_panels(
+    request: AuthenticatedRequest, choices: dict[str, Any], bound: dict[str, Any]
+) -> dict[str, Any]:
     """Forms of the lab's helper panels (a bound form replaces its empty twin)."""
     panels = {name: _panel_form(name, choices) for name in PANEL_FORMS}
     panels.update(bound)
@@ -114,14 +118,14 @@ def _lab_panels(request: HttpRequest, choices: dict[str, Any], bound: dict) -> d
 
 
 def render_lab(
-    request: HttpRequest,
-    account,
-    lab,
+    request: AuthenticatedRequest,
+    account: SandboxAccount,
+    lab: Lab,
     *,
-    fresh: dict | None = None,
-    result: dict | None = None,
-    bound: dict | None = None,
-    graded=None,
+    fresh: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
+    bound: dict[str, Any] | None = None,
+    graded: Any = None,
     partial: str = "",
 ) -> HttpResponse:
     context = _lab_context(request, account, lab, bound=bound)
@@ -132,7 +136,13 @@ def render_lab(
     return response
 
 
-def _lab_context(request: HttpRequest, account, lab, *, bound: dict | None) -> dict[str, Any]:
+def _lab_context(
+    request: AuthenticatedRequest,
+    account: SandboxAccount,
+    lab: Lab,
+    *,
+    bound: dict[str, Any] | None,
+) -> dict[str, Any]:
     snapshot = selectors.engine_snapshot(account=account)
     progress = LabProgress.objects.filter(user=request.user, lab_slug=lab.slug).first()
     passed = set(progress.passed_steps) if progress else set()
@@ -151,7 +161,7 @@ def _lab_context(request: HttpRequest, account, lab, *, bound: dict | None) -> d
     }
 
 
-def _lab_or_404(slug: str):
+def _lab_or_404(slug: str) -> Lab:
     lab = lab_by_slug(slug)
     if lab is None:
         raise Http404("No such lab")
@@ -160,14 +170,14 @@ def _lab_or_404(slug: str):
 
 @login_required
 @require_GET
-def lab_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def lab_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     lab = _lab_or_404(slug)
     return render_lab(request, account_of(request), lab)
 
 
 @login_required
 @require_POST
-def lab_check(request: HttpRequest, slug: str) -> HttpResponse:
+def lab_check(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     lab = _lab_or_404(slug)
     account = account_of(request)
     graded = grade(lab, lab_state(account=account))
@@ -184,10 +194,14 @@ def lab_check(request: HttpRequest, slug: str) -> HttpResponse:
 
 # --- lab panels --------------------------------------------------------------------------------------
 
-LabAction = Callable[[HttpRequest, Any, dict], tuple[dict, dict]]
+# A panel's outcome: (results to show, bound forms with errors).
+PanelResult = tuple[dict[str, Any], dict[str, Any]]
+LabAction = Callable[[AuthenticatedRequest, SandboxAccount, dict[str, Any]], PanelResult]
 
 
-def _panel_envelope_encrypt(request, account, choices):
+def _panel_envelope_encrypt(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("envelope_encrypt", choices, request.POST)
     if not form.is_valid():
         return {}, {"envelope_encrypt": form}
@@ -200,7 +214,9 @@ def _panel_envelope_encrypt(request, account, choices):
     return {"envelope_sealed": sealed}, {}
 
 
-def _panel_envelope_decrypt(request, account, choices):
+def _panel_envelope_decrypt(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("envelope_decrypt", choices, request.POST)
     if not form.is_valid():
         return {}, {"envelope_decrypt": form}
@@ -208,7 +224,9 @@ def _panel_envelope_decrypt(request, account, choices):
     return {"envelope_opened": opened}, {}
 
 
-def _panel_analyst(request, account, choices):
+def _panel_analyst(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("analyst", choices, request.POST)
     if not form.is_valid():
         return {}, {"analyst": form}
@@ -221,12 +239,16 @@ def _panel_analyst(request, account, choices):
     return {"analyst": attempt}, {}
 
 
-def _panel_ca_generate(request, account, choices):
+def _panel_ca_generate(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     request.session[tools.SESSION_CA] = tools.session_ca_create(account=account)
     return {"ca_message": "A CA was generated for this browser session."}, {}
 
 
-def _panel_ca_session(request, account, choices):
+def _panel_ca_session(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("ca_session", choices, request.POST)
     stored = request.session.get(tools.SESSION_CA)
     if not form.is_valid():
@@ -239,7 +261,9 @@ def _panel_ca_session(request, account, choices):
     return {"ca_message": f"InitializeCluster: {answer['State']}. Fast-forward 2 minutes."}, {}
 
 
-def _panel_ca_own(request, account, choices):
+def _panel_ca_own(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("ca_own", choices, request.POST)
     if not form.is_valid():
         return {}, {"ca_own": form}
@@ -252,7 +276,9 @@ def _panel_ca_own(request, account, choices):
     return {"ca_message": f"InitializeCluster: {answer['State']}. Fast-forward 2 minutes."}, {}
 
 
-def _panel_hsm_change(request, account, choices):
+def _panel_hsm_change(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("hsm_choice", choices, request.POST)
     if not form.is_valid():
         return {}, {"hsm_choice": form}
@@ -268,7 +294,9 @@ def _panel_hsm_change(request, account, choices):
     }, {}
 
 
-def _panel_hsm_add(request, account, choices):
+def _panel_hsm_add(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("hsm_add", choices, request.POST)
     if not form.is_valid():
         return {}, {"hsm_add": form}
@@ -279,7 +307,9 @@ def _panel_hsm_add(request, account, choices):
 
 
 def _panel_hsm_login(kind: str) -> LabAction:
-    def action(request, account, choices):
+    def action(
+        request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+    ) -> PanelResult:
         form = _panel_form("hsm_login", choices, request.POST)
         if not form.is_valid():
             return {}, {"hsm_login": form}
@@ -296,7 +326,9 @@ def _panel_hsm_login(kind: str) -> LabAction:
     return action
 
 
-def _panel_pki_issue(request, account, choices):
+def _panel_pki_issue(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("pki_issue", choices, request.POST)
     if not form.is_valid():
         return {}, {"pki_issue": form}
@@ -312,7 +344,9 @@ def _panel_pki_issue(request, account, choices):
     return {"pki_issued": issued}, {}
 
 
-def _panel_pki_verify(request, account, choices):
+def _panel_pki_verify(
+    request: AuthenticatedRequest, account: SandboxAccount, choices: dict[str, Any]
+) -> PanelResult:
     form = _panel_form("pki_verify", choices, request.POST)
     if not form.is_valid():
         return {}, {"pki_verify": form}
@@ -343,7 +377,7 @@ LAB_ACTIONS: dict[str, tuple[str, LabAction]] = {
 
 @login_required
 @require_POST
-def lab_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+def lab_action(request: AuthenticatedRequest, slug: str, action: str) -> HttpResponse:
     lab = _lab_or_404(slug)
     if action not in LAB_ACTIONS:
         raise Http404("No such lab action")

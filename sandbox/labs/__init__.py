@@ -7,6 +7,7 @@ lab's checks. Graders are pure functions of a ``LabState``.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..models import SandboxAccount, SandboxEvent, SandboxFile
 from ..selectors import engine_snapshot
@@ -38,7 +39,7 @@ def lab_by_slug(slug: str) -> Lab | None:
     return _BY_SLUG.get(slug)
 
 
-def _packages(account: SandboxAccount) -> dict[str, dict]:
+def _packages(account: SandboxAccount) -> dict[str, dict[str, Any]]:
     packages = {}
     rows = SandboxFile.objects.filter(
         account=account, name__endswith=PACKAGE_SUFFIX, size__lte=MAX_PACKAGE_BYTES

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .base import (
     Check,
+    Event,
     Lab,
     LabState,
     Step,
@@ -72,7 +73,7 @@ def _token_aes_key(state: LabState) -> Check:
     return missing("Generate a token AES key as the crypto user (without --session).")
 
 
-def _first_failure(state: LabState):
+def _first_failure(state: LabState) -> Event | None:
     return first(state.hsm("FailHsm", result="ok"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import (
     Check,
+    Event,
     Lab,
     LabState,
     Step,
@@ -60,7 +61,7 @@ def _encrypt_via_alias_with_context(state: LabState) -> Check:
     return missing("No successful Encrypt yet.")
 
 
-def _first_context_encrypt(state: LabState):
+def _first_context_encrypt(state: LabState) -> Event | None:
     return first(
         [e for e in state.kms("Encrypt", result="ok") if e.params.get("EncryptionContext")]
     )
@@ -307,7 +308,7 @@ def _analyst_denied(state: LabState) -> Check:
     return passed(f"{event.operation} by analyst: AccessDeniedException.")
 
 
-def _analyst_grants(state: LabState):
+def _analyst_grants(state: LabState) -> list[Event]:
     return [
         e
         for e in state.kms("CreateGrant", result="ok")

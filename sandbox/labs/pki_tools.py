@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,9 +81,10 @@ def _hsm_signed(
     the HSM's signature over that TBS in place of the throwaway one."""
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         throwaway: Any = ec.generate_private_key(public_key.curve)
-        digest = {256: hashes.SHA256(), 384: hashes.SHA384()}.get(
-            public_key.curve.key_size, hashes.SHA512()
-        )
+        digest: Any = {
+            256: hashes.SHA256(),
+            384: hashes.SHA384(),
+        }.get(public_key.curve.key_size, hashes.SHA512())
     elif isinstance(public_key, rsa.RSAPublicKey):
         throwaway = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         digest = hashes.SHA256()
@@ -92,7 +94,9 @@ def _hsm_signed(
     return _assemble(template, sign(template.tbs_certificate_bytes, digest))
 
 
-def _hsm_signature(hsm: CloudHsm, session_id: str, handle: int, public_key: Any):
+def _hsm_signature(
+    hsm: CloudHsm, session_id: str, handle: int, public_key: Any
+) -> Callable[[bytes, hashes.HashAlgorithm], bytes]:
     def sign(data: bytes, digest: hashes.HashAlgorithm) -> bytes:
         suffix = {"sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}[digest.name]
         if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -146,7 +150,7 @@ def pki_issue(
 
     def work(engine: SandboxEngine, hsm: CloudHsm, session_id: str) -> tuple[str, str]:
         handle = one_key(hsm, session_id, ca_label, "private-key")
-        public_key = serialization.load_pem_public_key(
+        public_key: Any = serialization.load_pem_public_key(
             hsm.get_public_key_pem(session_id, handle).encode()
         )
         sign = _hsm_signature(hsm, session_id, handle, public_key)

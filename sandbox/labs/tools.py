@@ -138,7 +138,7 @@ def _load_package(account: SandboxAccount, package_name: str) -> dict[str, Any]:
         ) from None
     if not isinstance(package.get("encryptionContext") or {}, dict):
         raise LabToolError("encryptionContext must be a JSON object.")
-    return package
+    return dict(package)
 
 
 def envelope_decrypt(*, account: SandboxAccount, package_name: str) -> EnvelopeOpened:
@@ -300,7 +300,7 @@ def session_ca_create(*, account: SandboxAccount) -> dict[str, str]:
     }
 
 
-def _session_ca_key(account: SandboxAccount, stored: dict[str, str]):
+def _session_ca_key(account: SandboxAccount, stored: dict[str, str]) -> Any:
     try:
         key_pem = sandbox_sealer().unseal(stored["key"], _ca_identity(account))
     except (SealingError, KeyError):
@@ -421,7 +421,8 @@ def hsm_use_key(
         )
 
     try:
-        return with_login(account, cluster_id, username, password, work)
+        used: HsmUse = with_login(account, cluster_id, username, password, work)
+        return used
     except HsmError as error:
         return HsmUse(False, [engine_error_text(error)])
 
@@ -444,6 +445,7 @@ def hsm_read_value(
         )
 
     try:
-        return with_login(account, cluster_id, username, password, work)
+        used: HsmUse = with_login(account, cluster_id, username, password, work)
+        return used
     except HsmError as error:
         return HsmUse(False, [engine_error_text(error)])

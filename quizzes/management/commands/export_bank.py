@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quizzes.formats import FORMATS
 from quizzes.models import Bank
@@ -17,12 +18,14 @@ class Command(BaseCommand):
         "on stderr; archived questions are left out."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("bank", help="The bank's slug (or numeric id).")
         parser.add_argument("--format", choices=sorted(FORMATS), default="yaml")
         parser.add_argument("--output", type=Path, help="File to write; default: stdout.")
 
-    def handle(self, *args, bank: str, format: str, output: Path | None, **options):
+    def handle(
+        self, *args: Any, bank: str, format: str, output: Path | None, **options: Any
+    ) -> None:
         found = Bank.objects.filter(slug=bank).first()
         if found is None and bank.isdigit():
             found = Bank.objects.filter(pk=int(bank)).first()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quizzes.formats import FORMATS, ImportIssue, parse_upload
 from quizzes.forms_import import MAX_IMPORT_BYTES, MAX_IMPORT_QUESTIONS
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         "existing). Nothing is written when the file has errors, unless --valid-only."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument(
             "--bank",
@@ -35,7 +36,16 @@ class Command(BaseCommand):
             help="Import the valid questions even when others have errors.",
         )
 
-    def handle(self, *args, file: Path, bank, format, owner, valid_only, **options):
+    def handle(
+        self,
+        *args: Any,
+        file: Path,
+        bank: str | None,
+        format: str | None,
+        owner: str | None,
+        valid_only: bool,
+        **options: Any,
+    ) -> None:
         try:
             data = file.read_bytes()
         except OSError as error:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -16,7 +18,7 @@ DEMO_ACCOUNTS = [
 class Command(BaseCommand):
     help = "Load the lessons, the starter question bank and the demo accounts (idempotent)."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         call_command("sync_lessons", stdout=self.stdout)
         bank, created, updated = starter_bank_load()
         self.stdout.write(

@@ -10,10 +10,11 @@ old ones on the Access keys page, or pass --revoke-others).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from sandbox.models import SandboxAccessKey
@@ -29,7 +30,7 @@ from sandbox.services import (
 class Command(BaseCommand):
     help = "Create a sandbox access key pair for USERNAME and print it as JSON."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument(
             "--as",
@@ -44,7 +45,9 @@ class Command(BaseCommand):
             help="Revoke the learner's other active keys first.",
         )
 
-    def handle(self, *args, username: str, user_name: str, revoke_others: bool, **options):
+    def handle(
+        self, *args: Any, username: str, user_name: str, revoke_others: bool, **options: Any
+    ) -> None:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
