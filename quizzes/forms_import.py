@@ -8,8 +8,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.form_fields import offer_queryset
+
 from .formats import FORMATS, decode_upload, detect_format, parse_upload
-from .forms_learn import offer_queryset
 from .models import Bank
 
 MAX_IMPORT_BYTES = 1_000_000

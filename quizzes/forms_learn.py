@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 
+from accounts.form_fields import offer_choices, offer_queryset
+
 from . import scheduling
 from .grading import correct_answer, match_choices
 from .models import Bank, Exam
@@ -40,19 +42,6 @@ def display_size(data: Mapping[str, Any]) -> int:
         "match": len(data.get("pairs") or []),
         "order": len(data.get("steps") or []),
     }.get(data["type"], 0)
-
-
-def offer_choices(form: forms.Form, name: str, choices: Any) -> None:
-    """Set a choice field's choices (typed: ``form.fields`` holds plain ``Field``)."""
-    field = form.fields[name]
-    assert isinstance(field, forms.ChoiceField)
-    field.choices = choices
-
-
-def offer_queryset(form: forms.Form, name: str, queryset: Any) -> None:
-    field = form.fields[name]
-    assert isinstance(field, forms.ModelChoiceField)
-    field.queryset = queryset
 
 
 class ReviewMetaForm(forms.Form):

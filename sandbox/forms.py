@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.form_fields import offer_choices
+
 from .models import file_name_validator
 from .services import ANALYST_USER, MAX_FILE_BYTES, ROOT_USER
 
@@ -43,19 +45,6 @@ def parse_context(text: str) -> dict[str, str]:
             raise ValidationError(f"“{item}” is not key=value.")
         pairs[key.strip()] = value.strip()
     return pairs
-
-
-def offer_choices(form: forms.Form, name: str, choices: Any) -> None:
-    """Set a choice field's choices (typed: ``form.fields`` holds plain ``Field``)."""
-    field = form.fields[name]
-    assert isinstance(field, forms.ChoiceField)
-    field.choices = choices
-
-
-def offer_queryset(form: forms.Form, name: str, queryset: Any) -> None:
-    field = form.fields[name]
-    assert isinstance(field, forms.ModelChoiceField)
-    field.queryset = queryset
 
 
 class ConsoleForm(forms.Form):

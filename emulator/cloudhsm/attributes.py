@@ -53,27 +53,11 @@ BOOLEAN_ATTRIBUTES = frozenset(
 )
 
 # What a key template may set when a key is generated, imported or unwrapped. ``trusted`` is
-# missing on purpose: only an admin can mark a key trusted, with key set-attribute.
-CREATION_ATTRIBUTES = frozenset(
-    {
-        "token",
-        "private",
-        "sensitive",
-        "extractable",
-        "encrypt",
-        "decrypt",
-        "sign",
-        "verify",
-        "wrap",
-        "unwrap",
-        "derive",
-        "wrap-with-trusted",
-        "modifiable",
-        "destroyable",
-        "label",
-        "id",
-    }
-)
+# missing on purpose: only an admin can mark a key trusted, with key set-attribute; the HSM
+# itself sets local, always-sensitive and never-extractable.
+CREATION_ATTRIBUTES = (
+    BOOLEAN_ATTRIBUTES - {"trusted", "local", "always-sensitive", "never-extractable"}
+) | {"label", "id"}
 
 # Attributes key set-attribute may change, and the only direction allowed where there is one.
 _ONE_WAY: dict[str, bool] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from content.markdown import render_inline, render_markdown
 
@@ -19,6 +19,15 @@ from ..engine import Inventory
 from ..selectors import EngineSnapshot
 
 JSON = dict[str, Any]
+
+
+Operations = str | Iterable[str] | None  # one operation name, several, or all
+
+
+class EventFilters(TypedDict, total=False):
+    result: str | None  # "ok", "Success" or an error code
+    principal: str | None
+    after: int  # only events after this sequence number
 
 
 @dataclass(frozen=True)
@@ -105,33 +114,22 @@ class LabState:
     def inventory(self) -> Inventory:
         return self.snapshot.inventory
 
-    def kms(
-        self,
-        operation: str | Iterable[str] | None = None,
-        *,
-        result: str | None = None,
-        principal: str | None = None,
-        after: int = -1,
-    ) -> list[Event]:
-        return self._select("kms", operation, result, principal, after)
+    def kms(self, operation: Operations = None, **filters: Unpack[EventFilters]) -> list[Event]:
+        """CloudTrail-like KMS events, oldest first (``after``: a sequence number)."""
+        return self._select("kms", operation, **filters)
 
-    def hsm(
-        self,
-        operation: str | Iterable[str] | None = None,
-        *,
-        result: str | None = None,
-        principal: str | None = None,
-        after: int = -1,
-    ) -> list[Event]:
-        return self._select("hsm", operation, result, principal, after)
+    def hsm(self, operation: Operations = None, **filters: Unpack[EventFilters]) -> list[Event]:
+        """HSM audit events, oldest first."""
+        return self._select("hsm", operation, **filters)
 
     def _select(
         self,
         log: str,
-        operation: str | Iterable[str] | None,
-        result: str | None,
-        principal: str | None,
-        after: int,
+        operation: Operations,
+        *,
+        result: str | None = None,
+        principal: str | None = None,
+        after: int = -1,
     ) -> list[Event]:
         names = {operation} if isinstance(operation, str) else set(operation or ())
         found = []
