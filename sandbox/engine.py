@@ -132,15 +132,22 @@ class SandboxEngine:
     def __repr__(self) -> str:
         return f"SandboxEngine(account={self.account.account_id})"
 
-    @cached_property
-    def hsm(self) -> CloudHsm:
-        return CloudHsm(
+    def _host(self) -> tuple[OrmStorage, OffsetClock, SystemRandom, Sealer, str, str]:
+        """What both engines are built over: one storage, clock, randomness and sealer."""
+        account = self.account
+        return (
             self.storage,
             self.clock,
             self.random,
             sandbox_sealer(),
-            self.account.account_id,
-            self.account.region,
+            account.account_id,
+            account.region,
+        )
+
+    @cached_property
+    def hsm(self) -> CloudHsm:
+        return CloudHsm(
+            *self._host(),
             max_clusters=self.account.max_clusters,
             max_hsms=self.account.max_hsms,
             caller=self.principal,
@@ -150,12 +157,7 @@ class SandboxEngine:
     @cached_property
     def kms(self) -> Kms:
         return Kms(
-            self.storage,
-            self.clock,
-            self.random,
-            sandbox_sealer(),
-            self.account.account_id,
-            self.account.region,
+            *self._host(),
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
         )

@@ -315,6 +315,19 @@ def re_encrypt(kms: KmsState, call: Call, request: JSON) -> JSON:
     return result
 
 
+def _data_key_target(
+    kms: KmsState, call: Call, request: JSON
+) -> tuple[KeyRecord, Mapping[str, str] | None]:
+    """The symmetric encryption key a data key is made under, checked, and the context."""
+    key = kms._resolve(call, request["KeyId"])
+    kms._check_grant_tokens(request.get("GrantTokens"))
+    context = request.get("EncryptionContext")
+    authorization.authorize(kms, call, key, "kms:" + call.operation, context)
+    kms._require_usable(key)
+    _require_symmetric_encryption_key(kms, key, call.operation)
+    return key, context
+
+
 def generate_data_key(kms: KmsState, call: Call, request: JSON) -> JSON:
     """GenerateDataKey: a random data key, in plaintext and encrypted under the key.
 
@@ -328,12 +341,7 @@ def generate_data_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             else "Specify either KeySpec or NumberOfBytes, not both."
         )
     length = _DATA_KEY_SIZES[spec] if spec is not None else int(request["NumberOfBytes"])
-    key = kms._resolve(call, request["KeyId"])
-    kms._check_grant_tokens(request.get("GrantTokens"))
-    context = request.get("EncryptionContext")
-    authorization.authorize(kms, call, key, "kms:" + operation, context)
-    kms._require_usable(key)
-    _require_symmetric_encryption_key(kms, key, operation)
+    key, context = _data_key_target(kms, call, request)
     dry_run(request)
     data_key = kms._random.token_bytes(length)
     result: JSON = {
@@ -354,12 +362,7 @@ def generate_data_key_pair(kms: KmsState, call: Call, request: JSON) -> JSON:
     GenerateDataKeyPairWithoutPlaintext: the public key and the encrypted private key."""
     operation = call.operation
     pair_spec = request["KeyPairSpec"]
-    key = kms._resolve(call, request["KeyId"])
-    kms._check_grant_tokens(request.get("GrantTokens"))
-    context = request.get("EncryptionContext")
-    authorization.authorize(kms, call, key, "kms:" + operation, context)
-    kms._require_usable(key)
-    _require_symmetric_encryption_key(kms, key, operation)
+    key, context = _data_key_target(kms, call, request)
     if key.custom_key_store_id is not None:
         raise UnsupportedOperationException(
             f"{kms.key_arn(key.key_id)} is in a custom key store; {operation} does not "

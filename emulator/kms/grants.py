@@ -29,19 +29,7 @@ MAX_GRANTS_PER_KEY = 50_000
 _GRANT_ID = re.compile(r"^[0-9a-f]{64}$")
 _ALWAYS = ("CreateGrant", "RetireGrant", "DescribeKey")
 _OPERATIONS_BY_KIND = {
-    "symmetric": frozenset(
-        (
-            *_ALWAYS,
-            "Decrypt",
-            "Encrypt",
-            "GenerateDataKey",
-            "GenerateDataKeyWithoutPlaintext",
-            "GenerateDataKeyPair",
-            "GenerateDataKeyPairWithoutPlaintext",
-            "ReEncryptFrom",
-            "ReEncryptTo",
-        )
-    ),
+    "symmetric": frozenset((*_ALWAYS, *CONTEXT_OPERATIONS)),
     "rsa-encryption": frozenset(
         (*_ALWAYS, "Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey")
     ),
