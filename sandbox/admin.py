@@ -9,18 +9,7 @@ class SandboxAccountAdmin(admin.ModelAdmin):
 
     list_display = ["account_id", "user", "region", "max_kms_keys", "max_clusters", "max_hsms"]
     search_fields = ["account_id", "user__username"]
-    fields = [
-        "user",
-        "account_id",
-        "region",
-        "clock_offset_seconds",
-        "max_kms_keys",
-        "max_clusters",
-        "max_hsms",
-        "max_files",
-        "created_at",
-        "reset_at",
-    ]
+    fields = ["user", *SandboxAccount.ENGINE_FIELDS, "created_at", "reset_at"]
     readonly_fields = ["user", "account_id", "region", "created_at", "reset_at"]
 
 

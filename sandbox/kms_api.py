@@ -149,16 +149,7 @@ def _authenticate(request: HttpRequest, body: bytes) -> SandboxAccessKey:
 
 
 KEY_COLUMNS = ("id", "account_id", "user_name", "access_key_id", "sealed_secret", "last_used_at")
-ACCOUNT_COLUMNS = (
-    "id",
-    "account_id",
-    "region",
-    "clock_offset_seconds",
-    "max_kms_keys",
-    "max_clusters",
-    "max_hsms",
-    "max_files",
-)
+ACCOUNT_COLUMNS = ("id", *SandboxAccount.ENGINE_FIELDS)
 
 # Every request runs these two statements, hence hand-written SQL instead of the ORM's
 # querysets, which cost more to compile than to run. Identifiers come from the models'

@@ -28,6 +28,17 @@ file_name_validator = RegexValidator(
 class SandboxAccount(models.Model):
     """One learner's emulated AWS account (12-digit id, one region, its own clock)."""
 
+    #: What an engine call reads of the account: its identity, clock and quotas.
+    ENGINE_FIELDS = (
+        "account_id",
+        "region",
+        "clock_offset_seconds",
+        "max_kms_keys",
+        "max_clusters",
+        "max_hsms",
+        "max_files",
+    )
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_account"
     )

@@ -208,6 +208,7 @@ _BLOB_TYPES = (bytes, bytearray, memoryview)
 # ``usual_encrypt`` and ``usual_decrypt`` are checks written out (bounds from the schema) that
 # accept what the loop in ``validate`` would, in fewer steps. Anything else takes the loop.
 _ABSENT: Any = object()
+_INVALID: Any = object()
 
 
 def _bounds(operation: str, name: str) -> tuple[int, int]:
@@ -221,6 +222,20 @@ _CIPHERTEXT_MIN, _CIPHERTEXT_MAX = _bounds("Decrypt", "CiphertextBlob")
 _OPTIONAL_KEY_ID_MIN, _OPTIONAL_KEY_ID_MAX = _bounds("Decrypt", "KeyId")
 
 
+def _usual_context(params: dict[str, Any]) -> Any:
+    """The request's EncryptionContext copied, ``_ABSENT`` or None as given, or ``_INVALID``
+    unless it is a dict of str to str."""
+    context = params.get("EncryptionContext", _ABSENT)
+    if context is _ABSENT or context is None:
+        return context
+    if type(context) is not dict:
+        return _INVALID
+    for key, value in context.items():
+        if type(key) is not str or type(value) is not str:
+            return _INVALID
+    return context.copy()
+
+
 def usual_encrypt(params: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A common Encrypt request, checked without the schema walk: KeyId, Plaintext, maybe
     EncryptionContext, nothing else (the member count says so), of plain types and within
@@ -229,14 +244,9 @@ def usual_encrypt(params: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     request, which ``validate`` then checks the long way (with the exact errors)."""
     if type(params) is not dict:
         return None
-    context = params.get("EncryptionContext", _ABSENT)
-    if context is not _ABSENT and context is not None:  # a dict of str to str, copied
-        if type(context) is not dict:
-            return None
-        for key, value in context.items():
-            if type(key) is not str or type(value) is not str:
-                return None
-        context = context.copy()
+    context = _usual_context(params)
+    if context is _INVALID:
+        return None
     key_id = params.get("KeyId")
     plaintext = params.get("Plaintext")
     if not (
@@ -257,14 +267,9 @@ def usual_decrypt(params: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``usual_encrypt`` for Decrypt: CiphertextBlob, maybe EncryptionContext and KeyId."""
     if type(params) is not dict:
         return None
-    context = params.get("EncryptionContext", _ABSENT)
-    if context is not _ABSENT and context is not None:  # as in usual_encrypt
-        if type(context) is not dict:
-            return None
-        for key, value in context.items():
-            if type(key) is not str or type(value) is not str:
-                return None
-        context = context.copy()
+    context = _usual_context(params)
+    if context is _INVALID:
+        return None
     blob = params.get("CiphertextBlob")
     key_id = params.get("KeyId", _ABSENT)
     if not (
