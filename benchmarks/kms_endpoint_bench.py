@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -87,18 +88,23 @@ def children_of(pid: int) -> list[int]:
 # --- load generation -----------------------------------------------------------------------------
 
 
-def _client_loop(url: str, access_key: str, secret: str, key_id: str, seconds: float, queue):
+def kms_client(url: str, access_key: str, secret: str, **options: Any) -> Any:
     import boto3
-    from botocore.config import Config
 
-    client = boto3.client(
+    return boto3.client(
         "kms",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id=access_key,
         aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}),
+        **options,
     )
+
+
+def _client_loop(url: str, access_key: str, secret: str, key_id: str, seconds: float, queue):
+    from botocore.config import Config
+
+    client = kms_client(url, access_key, secret, config=Config(retries={"max_attempts": 1}))
     for _ in range(5):
         client.encrypt(KeyId=key_id, Plaintext=PLAINTEXT)
     done = 0
@@ -132,15 +138,8 @@ def http_round(
 
 
 def make_key(url: str, access_key: str, secret: str) -> str:
-    import boto3
 
-    client = boto3.client(
-        "kms",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret,
-    )
+    client = kms_client(url, access_key, secret)
     key_id = client.create_key(Description="benchmark")["KeyMetadata"]["KeyId"]
     blob = client.encrypt(KeyId=key_id, Plaintext=PLAINTEXT)["CiphertextBlob"]
     assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == PLAINTEXT
