@@ -8,6 +8,7 @@ Login failures map to AWS ``ConnectionErrorCode`` values.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from emulator.keystore import ClusterInfo, HsmInfo, KeyStoreBackendError
 
@@ -81,14 +82,24 @@ class CloudHsmKeyStoreBackend:
             return KeyStoreBackendError("INSUFFICIENT_CLOUDHSM_HSMS", exc.message)
         return KeyStoreBackendError("INTERNAL_ERROR", exc.message)
 
+    @contextlib.contextmanager
+    def _as_kmsuser(self, cluster_id: str, password: str) -> Iterator[str]:
+        """A session logged in as kmsuser, closed afterwards; PKCS#11 errors translated."""
+        session_id = self._login(cluster_id, password)
+        try:
+            yield session_id
+        except Pkcs11Error as exc:
+            raise self._translate(exc) from None
+        finally:
+            self._logout(session_id)
+
     def check_kmsuser(self, cluster_id: str, password: str) -> None:
         """Log in as kmsuser and out again (what ConnectCustomKeyStore does)."""
         self._logout(self._login(cluster_id, password))
 
     def create_key(self, cluster_id: str, password: str, label: str) -> str:
         """A token AES-256 key owned by kmsuser, non-extractable; returns its key reference."""
-        session_id = self._login(cluster_id, password)
-        try:
+        with self._as_kmsuser(cluster_id, password) as session_id:
             handle = self._engine.generate_symmetric(
                 session_id,
                 "aes",
@@ -98,45 +109,26 @@ class CloudHsmKeyStoreBackend:
                 token=True,
             )
             return key_reference(handle)
-        except Pkcs11Error as exc:
-            raise self._translate(exc) from None
-        finally:
-            self._logout(session_id)
 
     def encrypt(
         self, cluster_id: str, password: str, key_ref: str, plaintext: bytes, aad: bytes
     ) -> bytes:
         """AES-GCM under the HSM key: nonce (12) + ciphertext + tag (16)."""
-        session_id = self._login(cluster_id, password)
-        try:
+        with self._as_kmsuser(cluster_id, password) as session_id:
             return self._engine.encrypt(
                 session_id, parse_key_reference(key_ref), "CKM_AES_GCM", plaintext, aad=aad
             )
-        except Pkcs11Error as exc:
-            raise self._translate(exc) from None
-        finally:
-            self._logout(session_id)
 
     def decrypt(
         self, cluster_id: str, password: str, key_ref: str, blob: bytes, aad: bytes
     ) -> bytes:
         """Inverse of :meth:`encrypt`; a bad tag is KeyStoreBackendError("INTERNAL_ERROR")."""
-        session_id = self._login(cluster_id, password)
-        try:
+        with self._as_kmsuser(cluster_id, password) as session_id:
             return self._engine.decrypt(
                 session_id, parse_key_reference(key_ref), "CKM_AES_GCM", blob, aad=aad
             )
-        except Pkcs11Error as exc:
-            raise self._translate(exc) from None
-        finally:
-            self._logout(session_id)
 
     def delete_key(self, cluster_id: str, password: str, key_ref: str) -> None:
         """Destroy the HSM key."""
-        session_id = self._login(cluster_id, password)
-        try:
+        with self._as_kmsuser(cluster_id, password) as session_id:
             self._engine.destroy_key(session_id, parse_key_reference(key_ref))
-        except Pkcs11Error as exc:
-            raise self._translate(exc) from None
-        finally:
-            self._logout(session_id)

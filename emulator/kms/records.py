@@ -8,7 +8,7 @@ never stored in the clear: ``material`` fields hold ``Sealer`` blobs whose ident
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "ALIAS",
@@ -48,6 +48,17 @@ def _compact(values: dict[str, Any], defaults: dict[str, Any] | None = None) -> 
         for name, value in values.items()
         if value is not None and (name not in skip or skip[name] != value)
     }
+
+
+class _Record:
+    """``to_dict`` (None values left out) and ``from_dict`` for the dataclass records."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(dict(vars(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
 
 
 @dataclass(slots=True)
@@ -95,7 +106,7 @@ _KEY_FIELDS = tuple(field.name for field in fields(KeyRecord))
 
 
 @dataclass
-class MaterialRecord:
+class MaterialRecord(_Record):
     """One version of a symmetric key's material; version 1 is the original."""
 
     key_id: str
@@ -105,31 +116,17 @@ class MaterialRecord:
     created: float
     rotation_type: str | None = None  # AUTOMATIC or ON_DEMAND; None for the first material
 
-    def to_dict(self) -> dict[str, Any]:
-        return _compact(dict(vars(self)))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MaterialRecord:
-        return cls(**data)
-
 
 @dataclass
-class AliasRecord:
+class AliasRecord(_Record):
     alias_name: str
     target_key_id: str
     created: float
     updated: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AliasRecord:
-        return cls(**data)
-
 
 @dataclass
-class GrantRecord:
+class GrantRecord(_Record):
     grant_id: str
     key_id: str
     grantee: str
@@ -140,16 +137,9 @@ class GrantRecord:
     retiring: str | None = None
     constraints: dict[str, dict[str, str]] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return _compact(dict(vars(self)))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GrantRecord:
-        return cls(**data)
-
 
 @dataclass
-class KeyStoreRecord:
+class KeyStoreRecord(_Record):
     """A CloudHSM custom key store. ``password`` is the sealed kmsuser password."""
 
     store_id: str
@@ -161,10 +151,3 @@ class KeyStoreRecord:
     state: str = "DISCONNECTED"
     error_code: str | None = None
     connect_due: float | None = None  # CONNECTING settles at the first tick after this
-
-    def to_dict(self) -> dict[str, Any]:
-        return _compact(dict(vars(self)))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> KeyStoreRecord:
-        return cls(**data)
