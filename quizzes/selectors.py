@@ -91,10 +91,14 @@ def is_studied(question: Question, bank_ids: Iterable[int]) -> bool:
 
 def studied_cards(*, user: User, bank_ids: list[int]) -> QuerySet[Card]:
     """The learner's seen cards of studied questions (the ``card_due_queue`` index)."""
+    return _live_cards(user, bank_ids).filter(state__gt=Card.State.NEW)
+
+
+def _live_cards(user: User, bank_ids: list[int]) -> QuerySet[Card]:
+    """The learner's unsuspended cards of published, unarchived questions in ``bank_ids``."""
     return Card.objects.filter(
         user=user,
         suspended=False,
-        state__gt=Card.State.NEW,
         bank_id__in=bank_ids,
         question__status=Question.Status.PUBLISHED,
         question__is_archived=False,
@@ -138,15 +142,8 @@ def new_cards_for(*, user: User, bank_ids: list[int], limit: int) -> list[int]:
     if limit <= 0 or not bank_ids:
         return []
     return list(
-        Card.objects.filter(
-            user=user,
-            suspended=False,
-            state=Card.State.NEW,
-            bank_id__in=bank_ids,
-            question__status=Question.Status.PUBLISHED,
-            question__is_archived=False,
-            question__current_revision__isnull=False,
-        )
+        _live_cards(user, bank_ids)
+        .filter(state=Card.State.NEW)
         .order_by("bank_id", "question_id")
         .values_list("id", flat=True)[:limit]
     )

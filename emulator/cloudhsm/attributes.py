@@ -29,28 +29,21 @@ __all__ = [
 KEY_CLASSES = ("secret-key", "public-key", "private-key")
 KEY_TYPES = ("aes", "generic-secret", "rsa", "ec")
 
-BOOLEAN_ATTRIBUTES = frozenset(
-    {
-        "token",
-        "private",
-        "sensitive",
-        "extractable",
-        "encrypt",
-        "decrypt",
-        "sign",
-        "verify",
-        "wrap",
-        "unwrap",
-        "derive",
-        "trusted",
-        "wrap-with-trusted",
-        "modifiable",
-        "destroyable",
-        "local",
-        "always-sensitive",
-        "never-extractable",
-    }
-)
+# What a key may be used for (each one a boolean attribute).
+USAGE_ATTRIBUTES = frozenset({"encrypt", "decrypt", "sign", "verify", "wrap", "unwrap", "derive"})
+BOOLEAN_ATTRIBUTES = USAGE_ATTRIBUTES | {
+    "token",
+    "private",
+    "sensitive",
+    "extractable",
+    "trusted",
+    "wrap-with-trusted",
+    "modifiable",
+    "destroyable",
+    "local",
+    "always-sensitive",
+    "never-extractable",
+}
 
 # What a key template may set when a key is generated, imported or unwrapped. ``trusted`` is
 # missing on purpose: only an admin can mark a key trusted, with key set-attribute; the HSM
@@ -67,21 +60,7 @@ _ONE_WAY: dict[str, bool] = {
     "wrap-with-trusted": True,
     "token": True,  # session key -> token key only
 }
-_FREELY_SETTABLE = frozenset(
-    {
-        "label",
-        "id",
-        "encrypt",
-        "decrypt",
-        "sign",
-        "verify",
-        "wrap",
-        "unwrap",
-        "derive",
-        "destroyable",
-        "trusted",
-    }
-)
+_FREELY_SETTABLE = USAGE_ATTRIBUTES | {"label", "id", "destroyable", "trusted"}
 
 # Order of CloudHSM CLI's output.
 OUTPUT_ORDER = (
