@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views_author as views
+from . import views_import
 
 urlpatterns = [
     path("", views.author_home, name="author_home"),
@@ -36,6 +37,6 @@ urlpatterns = [
         name="author_question_revert",
     ),
     path("questions/<int:question_id>/stats/", views.question_stats, name="author_question_stats"),
-    path("import/", views.import_upload, name="author_import"),
-    path("import/<str:token>/", views.import_preview, name="author_import_preview"),
+    path("import/", views_import.import_upload, name="author_import"),
+    path("import/<str:token>/", views_import.import_preview, name="author_import_preview"),
 ]

@@ -5,11 +5,8 @@ other instructors, 403 for everyone else)."""
 from __future__ import annotations
 
 import functools
-import secrets
-import time
 from collections.abc import Callable
 from functools import wraps
-from pathlib import PurePath
 from typing import Any, TypeVar, cast
 
 from django.contrib import messages
@@ -27,7 +24,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.models import is_instructor
 
 from .diffing import revision_diff
-from .formats import FORMATS, ParseResult, parse_upload
+from .formats import FORMATS
 from .forms_author import (
     TYPE_LABELS,
     BankForm,
@@ -38,12 +35,6 @@ from .forms_author import (
     editor_for_question,
     editor_new,
     editor_rebuilt,
-)
-from .forms_import import (
-    MAX_IMPORT_BYTES,
-    MAX_IMPORT_QUESTIONS,
-    ImportConfirmForm,
-    ImportUploadForm,
 )
 from .grading import correct_answer
 from .models import QUESTION_TYPES, Bank, Question, QuestionRevision
@@ -56,17 +47,13 @@ from .selectors_author import (
     bank_statistics,
     can_edit_bank,
     can_manage_editors,
-    import_plan,
     question_revisions,
     question_statistics,
 )
 from .services_author import (
-    ImportRejected,
-    ImportSummary,
     bank_create,
     bank_editor_add,
     bank_editor_remove,
-    bank_import,
     bank_set_published,
     bank_update,
     question_revert,
@@ -96,7 +83,7 @@ def instructor_required[View: Callable[..., HttpResponse]](view: View) -> View:
     return cast(View, wrapper)
 
 
-def _editable_bank(request: AuthenticatedRequest, bank_id: int) -> Bank:
+def editable_bank(request: AuthenticatedRequest, bank_id: int) -> Bank:
     bank = get_object_or_404(Bank.objects.select_related("owner"), pk=bank_id)
     if not can_edit_bank(user=request.user, bank=bank):
         raise Http404("No bank you can edit has this id.")
@@ -141,7 +128,7 @@ def bank_create_view(request: AuthenticatedRequest) -> HttpResponse:
 @instructor_required
 @require_http_methods(["GET", "POST"])
 def bank_settings(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     form = BankForm(request.POST or None, instance=bank)
     if request.method == "POST" and form.is_valid():
         bank_update(bank=bank, **form.cleaned_data)
@@ -174,13 +161,13 @@ def _bank_page(
 @instructor_required
 @require_GET
 def bank_detail(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
-    return _bank_page(request, _editable_bank(request, bank_id))
+    return _bank_page(request, editable_bank(request, bank_id))
 
 
 @instructor_required
 @require_POST
 def bank_publish(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     published = request.POST.get("published") == "1"
     bank_set_published(bank=bank, published=published)
     if request.htmx:
@@ -195,7 +182,7 @@ def bank_publish(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
 @instructor_required
 @require_POST
 def bank_editor_invite(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     if not can_manage_editors(user=request.user, bank=bank):
         raise PermissionDenied("Only the bank's owner invites co-editors.")
     form = EditorInviteForm(request.POST, bank=bank)
@@ -212,7 +199,7 @@ def bank_editor_invite(request: AuthenticatedRequest, bank_id: int) -> HttpRespo
 def bank_editor_remove_view(
     request: AuthenticatedRequest, bank_id: int, user_id: int
 ) -> HttpResponse:
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     if not can_manage_editors(user=request.user, bank=bank):
         raise PermissionDenied("Only the bank's owner removes co-editors.")
     user = get_object_or_404(get_user_model(), pk=user_id)
@@ -225,7 +212,7 @@ def bank_editor_remove_view(
 @require_GET
 def bank_export_view(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     """``?format=`` downloads; without it, a page listing what each format would lose."""
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     name = request.GET.get("format", "")
     if name in FORMATS:
         spec = FORMATS[name]
@@ -306,14 +293,20 @@ def _editor_post(
         author=request.user,
         note=editor.form.cleaned_data.get("note", ""),
     )
-    if question is None:
+    _saved_message(request, saved, created=question is None, changed=changed)
+    return redirect(f"{reverse('author_bank', args=[bank.pk])}#question-{saved.pk}")
+
+
+def _saved_message(
+    request: AuthenticatedRequest, saved: Question, *, created: bool, changed: bool
+) -> None:
+    if created:
         messages.success(request, f"Question “{saved.key}” created.")
     elif changed:
         number = saved.current_revision.number if saved.current_revision else 0
         messages.success(request, f"Saved “{saved.key}” as revision {number}.")
     else:
         messages.info(request, f"No content change in “{saved.key}”: no new revision.")
-    return redirect(f"{reverse('author_bank', args=[bank.pk])}#question-{saved.pk}")
 
 
 def _editor_rebuilt(
@@ -351,7 +344,7 @@ def _focus_row(editor: QuestionEditor, action: str, remove_row: int | None) -> i
 @instructor_required
 @require_http_methods(["GET", "POST"])
 def question_create_view(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     if request.method == "POST":
         return _editor_post(request, bank=bank, question=None)
     editor = editor_new(bank=bank, question_type=request.GET.get("type", "single"))
@@ -375,7 +368,7 @@ def question_edit(request: AuthenticatedRequest, question_id: int) -> HttpRespon
 @require_POST
 def question_preview(request: AuthenticatedRequest, bank_id: int) -> HttpResponse:
     """The live preview: the editor posts what is typed so far (htmx, on keyup)."""
-    bank = _editable_bank(request, bank_id)
+    bank = editable_bank(request, bank_id)
     template = "author/question_form.html#preview" if request.htmx else "author/preview.html"
     context = {"bank": bank, "preview": _preview(draft_data(request.POST))}
     return _vary_on_htmx(render(request, template, context))
@@ -473,133 +466,3 @@ def question_stats(request: AuthenticatedRequest, question_id: int) -> HttpRespo
         "statistics": question_statistics(question=question),
     }
     return render(request, "author/question_stats.html", context)
-
-
-# --- import ------------------------------------------------------------------------
-# The pending upload lives in the session (database or Redis backed), never in process
-# memory: preview and confirm may be served by different servers.
-
-
-def _pending(request: AuthenticatedRequest) -> dict[str, dict[str, Any]]:
-    pending: dict[str, dict[str, Any]] = request.session.get(PENDING_IMPORTS, {})
-    return pending
-
-
-def _pending_save(request: AuthenticatedRequest, entry: dict[str, Any]) -> str:
-    pending = _pending(request)
-    while len(pending) >= MAX_PENDING_IMPORTS:
-        oldest = min(pending, key=lambda token: pending[token]["created"])
-        del pending[oldest]
-    token = secrets.token_urlsafe(12)
-    pending[token] = {**entry, "created": time.time()}
-    request.session[PENDING_IMPORTS] = pending
-    return token
-
-
-def _pending_drop(request: AuthenticatedRequest, token: str) -> None:
-    pending = _pending(request)
-    if pending.pop(token, None) is not None:
-        request.session[PENDING_IMPORTS] = pending
-
-
-def _reparse(entry: dict[str, Any]) -> ParseResult:
-    # The limits were enforced on upload; re-encoding may change the byte count slightly.
-    return parse_upload(
-        entry["text"].encode("utf-8"),
-        entry["filename"],
-        entry["format"],
-        max_bytes=MAX_IMPORT_BYTES * 4,
-        max_questions=MAX_IMPORT_QUESTIONS,
-    )
-
-
-def _default_title(filename: str) -> str:
-    stem = PurePath(filename).stem.replace("_", " ").replace("-", " ").strip()
-    return stem[:1].upper() + stem[1:] if stem else ""
-
-
-@instructor_required
-@require_http_methods(["GET", "POST"])
-def import_upload(request: AuthenticatedRequest) -> HttpResponse:
-    banks = author_banks(user=request.user).order_by("title")
-    initial = {}
-    if request.GET.get("bank", "").isdigit():
-        initial["bank"] = banks.filter(pk=request.GET["bank"]).first()
-    form = ImportUploadForm(
-        request.POST or None, request.FILES or None, banks=banks, initial=initial
-    )
-    if request.method == "POST" and form.is_valid():
-        bank = form.cleaned_data["bank"]
-        pending = {
-            "text": form.cleaned_data["text"],
-            "filename": form.cleaned_data["file"].name,
-            "format": form.cleaned_data["format_name"],
-            "bank_id": bank.pk if bank else None,
-            "title": form.cleaned_data["title"],
-        }
-        return redirect("author_import_preview", _pending_save(request, pending))
-    return render(request, "author/import_upload.html", {"form": form})
-
-
-IMPORT_REJECTED = (
-    "Nothing was imported: the file has errors. Fix them and upload again, or "
-    "tick “Import only the valid questions”."
-)
-
-
-def _import_confirm(
-    request: AuthenticatedRequest,
-    form: ImportConfirmForm,
-    *,
-    result: ParseResult,
-    bank: Bank | None,
-    title: str,
-) -> ImportSummary | None:
-    """Import the previewed file; None (and the reason on the form) when nothing was written."""
-    try:
-        summary = bank_import(
-            result=result,
-            owner=request.user,
-            bank=bank,
-            title=title,
-            valid_only=form.cleaned_data["valid_only"],
-        )
-    except ImportRejected:
-        form.add_error(None, IMPORT_REJECTED)
-        return None
-    messages.success(request, _imported_message(summary))
-    return summary
-
-
-def _imported_message(summary: ImportSummary) -> str:
-    skipped = f", {summary.skipped} skipped with errors." if summary.skipped else "."
-    return (
-        f"Imported into “{summary.bank.title}”: {summary.created} new, "
-        f"{summary.updated} updated, {summary.unchanged} unchanged{skipped}"
-    )
-
-
-@instructor_required
-@require_http_methods(["GET", "POST"])
-def import_preview(request: AuthenticatedRequest, token: str) -> HttpResponse:
-    entry = _pending(request).get(token)
-    if entry is None:
-        raise Http404("This import has expired or was already confirmed.")
-    bank = _editable_bank(request, entry["bank_id"]) if entry["bank_id"] else None
-    result = _reparse(entry)
-    new_title = entry["title"] or (result.bank.title if result.bank else "")
-    new_title = new_title or _default_title(entry["filename"])
-    form = ImportConfirmForm(request.POST or None)
-    if request.method == "POST" and request.POST.get("action") == "discard":
-        _pending_drop(request, token)
-        messages.info(request, "Import discarded: nothing was written.")
-        return redirect(reverse("author_bank", args=[bank.pk]) if bank else "author_home")
-    if request.method == "POST" and form.is_valid():
-        summary = _import_confirm(request, form, result=result, bank=bank, title=new_title)
-        if summary is not None:
-            _pending_drop(request, token)
-            return redirect("author_bank", summary.bank.pk)
-    plan = import_plan(bank=bank, result=result)
-    context = {"token": token, "entry": entry, "bank": bank, "new_title": new_title, "form": form}
-    context.update(format=FORMATS[entry["format"]], plan=plan)
-    return render(request, "author/import_preview.html", context)

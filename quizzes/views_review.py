@@ -74,11 +74,9 @@ def render_region(
     context: dict[str, Any],
     status: int = 200,
 ) -> HttpResponse:
-    """The whole page, or only its ``region`` partial for an htmx request.
-
-    The region is rendered without the context processors: they serve the page around it
-    (navigation, roles), and skipping them saves a query on every swap. It gets the little
-    it uses from them here: ``request``, ``csrf_token`` and ``messages``.
+    """The whole page, or only its ``region`` partial for an htmx request. The region is
+    rendered without the context processors (they serve the page around it; skipping them
+    saves a query on every swap), with the little it uses of them: request, CSRF, messages.
     """
     context = {"urls": review_urls(), **context}
     if request.htmx:

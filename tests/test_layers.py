@@ -102,3 +102,27 @@ def test_no_module_imports_itself_through_others():
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+def test_views_stay_short():
+    """Views are HTTP glue: parse, call a service or selector, render (25 lines at most)."""
+    long_views = []
+    for name, path in MODULES.items():
+        if not name.split(".")[-1].startswith("views"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.args.args[:1]:
+                length = node.end_lineno - node.lineno + 1
+                if node.args.args[0].arg == "request" and length > 25:
+                    long_views.append(f"{name}.{node.name}: {length} lines")
+    assert long_views == []
+
+
+def test_modules_stay_readable():
+    big = [
+        f"{name}: {lines} lines"
+        for name, path in MODULES.items()
+        if name.split(".")[0] in ("emulator", "quizzes", "sandbox")
+        and (lines := len(path.read_text().splitlines())) > 600
+    ]
+    assert big == []
