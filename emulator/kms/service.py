@@ -28,7 +28,7 @@ from emulator.kms.errors import (
     UnknownOperationException,
 )
 from emulator.kms.policy import Principal
-from emulator.kms.records import SCHEDULE
+from emulator.kms.records import SCHEDULE, KeyRecord
 from emulator.kms.schema import OPERATION_SCHEMAS
 from emulator.kms.state import JSON, PRINCIPALS, Call, KmsState
 from emulator.kms.validation import usual_decrypt, usual_encrypt, validate
@@ -277,7 +277,7 @@ class Kms(KmsState):
         """Apply what the clock says is due (see :func:`.lifecycle.tick`)."""
         return lifecycle.tick(self)
 
-    def key_metadata(self, key: Any) -> JSON:
+    def key_metadata(self, key: KeyRecord) -> JSON:
         """The KeyMetadata AWS returns for a key record."""
         return keys.key_metadata(self, key)
 
