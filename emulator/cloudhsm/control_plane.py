@@ -55,7 +55,7 @@ def advance(engine: HsmState, cluster: JSON, now: float | None = None) -> JSON:
             break
         when, kind, subject = event
         if kind == "cluster":
-            _finish_cluster_transition(engine, cluster, when)
+            _finish_cluster_transition(cluster, when)
         elif kind == "hsm":
             _finish_hsm_transition(engine, cluster, subject, when)
         else:
@@ -63,7 +63,7 @@ def advance(engine: HsmState, cluster: JSON, now: float | None = None) -> JSON:
             _take_backup(
                 engine, cluster, meta["last_backup"] + periods * BACKUP_INTERVAL.total_seconds()
             )
-    refresh_health(engine, cluster)
+    refresh_health(cluster)
     next_event = _next_event(engine, cluster)
     meta["next_due"] = next_event[0] if next_event else None
     engine._put_cluster(cluster)
@@ -78,12 +78,12 @@ def _next_event(engine: HsmState, cluster: JSON) -> tuple[float, str, str] | Non
     for hsm_id, summary in meta["hsms"].items():
         if summary["due"] is not None:
             events.append((summary["due"], "hsm", hsm_id))
-    if _backups_enabled(engine, cluster):
+    if _backups_enabled(cluster):
         events.append((meta["last_backup"] + BACKUP_INTERVAL.total_seconds(), "backup", ""))
     return min(events) if events else None
 
 
-def _backups_enabled(engine: HsmState, cluster: JSON) -> bool:
+def _backups_enabled(cluster: JSON) -> bool:
     return (
         cluster["State"] in ("INITIALIZED", "ACTIVE", "DEGRADED")
         and cluster["_"]["last_backup"] is not None
@@ -91,7 +91,7 @@ def _backups_enabled(engine: HsmState, cluster: JSON) -> bool:
     )
 
 
-def _finish_cluster_transition(engine: HsmState, cluster: JSON, when: float) -> None:
+def _finish_cluster_transition(cluster: JSON, when: float) -> None:
     meta = cluster["_"]
     meta["state_due"] = None
     state = cluster["State"]
@@ -150,7 +150,7 @@ def _restore_into_hsm(engine: HsmState, cluster: JSON, hsm_id: str) -> None:
             engine._put_key(key)
 
 
-def refresh_health(engine: HsmState, cluster: JSON) -> None:
+def refresh_health(cluster: JSON) -> None:
     """ACTIVE <-> DEGRADED follows the HSMs once a cluster is activated."""
     if cluster["State"] not in ("ACTIVE", "DEGRADED"):
         return
@@ -406,7 +406,7 @@ def delete_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
         hsm["StateMessage"] = "HSM is being deleted."
         hsm["_"]["due"] = engine._now() + DELETE_TIME.total_seconds()
         engine._put_hsm(cluster, hsm)
-        refresh_health(engine, cluster)
+        refresh_health(cluster)
         schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {"HsmId": hsm["HsmId"]}
@@ -570,7 +570,7 @@ def fail_hsm(engine: HsmState, hsm_id: str) -> JSON:
         hsm["State"] = "DEGRADED"
         hsm["StateMessage"] = "The HSM has failed and must be replaced."
         engine._put_hsm(cluster, hsm)
-        refresh_health(engine, cluster)
+        refresh_health(cluster)
         schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {k: v for k, v in hsm.items() if k != "_"}

@@ -30,7 +30,7 @@ from .state import (
 )
 
 
-def _visible(engine: HsmState, ctx: Context, key: JSON) -> bool:
+def _visible(ctx: Context, key: JSON) -> bool:
     if key["session_id"] is not None:
         return bool(key["session_id"] == ctx.session_id)
     if not key["attributes"]["private"]:
@@ -45,7 +45,7 @@ def load_key(engine: HsmState, ctx: Context, handle: KeyHandle) -> JSON:
     if not isinstance(handle, int) or isinstance(handle, bool):
         raise Pkcs11Error("CKR_OBJECT_HANDLE_INVALID", "a key handle is an integer")
     key = engine._storage.get("hsm.key", engine._key_id(ctx.cluster["ClusterId"], handle))
-    if key is None or not _visible(engine, ctx, key):
+    if key is None or not _visible(ctx, key):
         raise Pkcs11Error("CKR_OBJECT_HANDLE_INVALID", f"no key {key_reference(handle)}")
     return key
 
@@ -57,7 +57,7 @@ def use_key(engine: HsmState, ctx: Context, handle: KeyHandle) -> JSON:
     shared_token_key = key["attributes"]["private"] and key["session_id"] is None
     if shared_token_key and key["owner"] != me and me not in key["shared"]:
         raise Pkcs11Error("CKR_OBJECT_HANDLE_INVALID", "the key is not shared with you")
-    _check_availability(engine, ctx.cluster, key)
+    _check_availability(ctx.cluster, key)
     return key
 
 
@@ -68,7 +68,7 @@ def own_key(engine: HsmState, ctx: Context, handle: KeyHandle, what: str) -> JSO
     return key
 
 
-def _check_availability(engine: HsmState, cluster: JSON, key: JSON) -> None:
+def _check_availability(cluster: JSON, key: JSON) -> None:
     """Token keys must be on two ACTIVE HSMs before use, unless the cluster has one HSM."""
     if key["session_id"] is not None:
         return
@@ -90,7 +90,7 @@ def _check_availability(engine: HsmState, cluster: JSON, key: JSON) -> None:
         )
 
 
-def _require_writable(engine: HsmState, ctx: Context, token: bool) -> None:
+def _require_writable(ctx: Context, token: bool) -> None:
     if token and not ctx.session["read_write"]:
         raise Pkcs11Error("CKR_SESSION_READ_ONLY", "token keys need a read/write session")
 
@@ -114,7 +114,7 @@ def store_new_key(
     attributes = attrs.defaults(key_class, key_type)
     attributes["token"] = token
     attrs.apply_template(attributes, template, key_class=key_class)
-    _require_writable(engine, ctx, bool(attributes["token"]))
+    _require_writable(ctx, bool(attributes["token"]))
     attributes["local"] = local
     attributes["always-sensitive"] = local and bool(attributes["sensitive"])
     attributes["never-extractable"] = local and not attributes["extractable"]
@@ -133,7 +133,7 @@ def store_new_key(
         "owner": owner,
         "shared": [],
         "session_id": None if is_token else ctx.session_id,
-        "hsms": sessions.active_hsms(engine, cluster) if is_token else [ctx.session["hsm_id"]],
+        "hsms": sessions.active_hsms(cluster) if is_token else [ctx.session["hsm_id"]],
         "attributes": attributes,
         "material": engine._seal(cluster_id, handle, material) if material is not None else None,
         "public": b64(public_der) if public_der is not None else None,
@@ -206,7 +206,7 @@ def generate_symmetric(
             local=True,
             share_with=share_with,
         )
-        audit.target = sessions.key_target(engine, ctx, handle)
+        audit.target = sessions.key_target(ctx, handle)
         audit.detail = {"key_type": key_type, "length_bytes": length_bytes}
         return handle
 
@@ -325,7 +325,7 @@ def _store_pair(
     ):
         probe = attrs.defaults(key_class, key_type)
         attrs.apply_template(probe, template, key_class=key_class)
-        _require_writable(engine, ctx, bool(template.get("token", token)))
+        _require_writable(ctx, bool(template.get("token", token)))
     public_handle = store_new_key(
         engine,
         ctx,
@@ -352,7 +352,7 @@ def _store_pair(
         local=local,
         share_with=share_with,
     )
-    audit.target = sessions.key_target(engine, ctx, private_handle)
+    audit.target = sessions.key_target(ctx, private_handle)
     return public_handle, private_handle
 
 
@@ -433,7 +433,7 @@ def import_key(
             )
         else:
             raise Pkcs11Error("CKR_KEY_TYPE_INCONSISTENT", f"cannot import {key_type!r}")
-        audit.target = sessions.key_target(engine, ctx, handle)
+        audit.target = sessions.key_target(ctx, handle)
         return handle
 
 
@@ -453,7 +453,7 @@ def find_keys(
                 raise Pkcs11Error("CKR_ATTRIBUTE_TYPE_INVALID", f"unknown attribute {name!r}")
         found = []
         for key in engine._keys(ctx.cluster["ClusterId"]):
-            if not _visible(engine, ctx, key):
+            if not _visible(ctx, key):
                 continue
             if reference is not None and key["handle"] != parse_key_reference(str(reference)):
                 continue
@@ -471,7 +471,7 @@ def describe_key(engine: HsmState, session_id: str, handle: KeyHandle) -> JSON:
 
 
 def _key_view(engine: HsmState, cluster: JSON, key: JSON) -> JSON:
-    active = set(sessions.active_hsms(engine, cluster))
+    active = set(sessions.active_hsms(cluster))
     on = set(key["hsms"]) & active
     if key["session_id"] is not None:
         coverage = "session"
@@ -546,7 +546,7 @@ def set_attribute(
             if name == "trusted":
                 raise RoleError("only an admin can set the trusted attribute")
             key = own_key(engine, ctx, handle, "change its attributes")
-        _require_writable(engine, ctx, bool(key["session_id"] is None or name == "token"))
+        _require_writable(ctx, bool(key["session_id"] is None or name == "token"))
         if not key["attributes"]["modifiable"]:
             raise Pkcs11Error("CKR_ACTION_PROHIBITED", "the key is not modifiable")
         new_value = attrs.check_change(key["attributes"], name, value)
@@ -554,7 +554,7 @@ def set_attribute(
             raise Pkcs11Error("CKR_ATTRIBUTE_VALUE_INVALID", "public keys are never sensitive")
         if name == "token" and new_value and key["session_id"] is not None:
             key["session_id"] = None
-            key["hsms"] = sessions.active_hsms(engine, ctx.cluster)
+            key["hsms"] = sessions.active_hsms(ctx.cluster)
         key["attributes"][name] = new_value
         engine._put_key(key)
 
@@ -585,7 +585,7 @@ def destroy_key(engine: HsmState, session_id: str, handle: KeyHandle) -> None:
     """C_DestroyObject / ``key delete``: owner only; destroyable=false refuses."""
     with sessions.key_call(engine, "KeyDelete", session_id, handle) as (ctx, _audit):
         key = own_key(engine, ctx, handle, "delete it")
-        _require_writable(engine, ctx, key["session_id"] is None)
+        _require_writable(ctx, key["session_id"] is None)
         if not key["attributes"]["destroyable"]:
             raise Pkcs11Error("CKR_ACTION_PROHIBITED", "the key is not destroyable")
         engine._delete_key(key)

@@ -388,5 +388,5 @@ def unwrap_key(
             raise Pkcs11Error(
                 "CKR_TEMPLATE_INCONSISTENT", f"cannot unwrap a {key_type} {key_class}"
             )
-        audit.target = sessions.key_target(engine, ctx, handle)
+        audit.target = sessions.key_target(ctx, handle)
         return handle

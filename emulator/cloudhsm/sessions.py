@@ -49,9 +49,7 @@ class _KeyCall:
             audit.principal = ctx.username or "anonymous"
             handle = self._handle
             audit.target = (
-                key_target(self._hsm, ctx, handle)
-                if handle is not None
-                else ctx.cluster["ClusterId"]
+                key_target(ctx, handle) if handle is not None else ctx.cluster["ClusterId"]
             )
         except BaseException as exc:
             self._audited.__exit__(type(exc), exc, exc.__traceback__)  # records an HsmError
@@ -67,7 +65,7 @@ class _KeyCall:
         self._audited.__exit__(exc_type, exc, traceback)
 
 
-def active_hsms(engine: HsmState, cluster: JSON) -> list[str]:
+def active_hsms(cluster: JSON) -> list[str]:
     return sorted(h for h, s in cluster["_"]["hsms"].items() if s["state"] == "ACTIVE")
 
 
@@ -81,7 +79,7 @@ def reachable_cluster(engine: HsmState, cluster_id: str) -> JSON:
             "CKR_TOKEN_NOT_PRESENT",
             f"the cluster is {cluster['State']}; clients connect to initialized clusters",
         )
-    if not active_hsms(engine, cluster):
+    if not active_hsms(cluster):
         raise HsmAvailabilityError("CKR_TOKEN_NOT_PRESENT", "the cluster has no ACTIVE HSM")
     return cluster
 
@@ -90,7 +88,7 @@ def open_session(engine: HsmState, cluster_id: str, *, read_write: bool = True) 
     """C_OpenSession: a new unauthenticated session on one ACTIVE HSM; returns its id."""
     with engine._audited("OpenSession", "anonymous", cluster_id) as audit:
         cluster = reachable_cluster(engine, cluster_id)
-        hsms = active_hsms(engine, cluster)
+        hsms = active_hsms(cluster)
         session_id = "sess-" + engine._random.token_bytes(16).hex()
         now = engine._now()
         engine._storage.put(
@@ -245,21 +243,21 @@ def session_info(engine: HsmState, session_id: str) -> JSON:
         }
 
 
-def require_login(engine: HsmState, ctx: Context) -> str:
+def require_login(ctx: Context) -> str:
     if ctx.username is None:
         raise Pkcs11Error("CKR_USER_NOT_LOGGED_IN", "log in first")
     return ctx.username
 
 
 def require_admin(engine: HsmState, ctx: Context, what: str) -> str:
-    username = require_login(engine, ctx)
+    username = require_login(ctx)
     if ctx.role != "admin":
         raise RoleError(f"only an admin can {what}; you are logged in as a {ctx.role}")
     return username
 
 
 def require_crypto_user(engine: HsmState, ctx: Context) -> str:
-    username = require_login(engine, ctx)
+    username = require_login(ctx)
     if ctx.role != "crypto-user":
         raise RoleError(
             "admins manage users and quorum; only crypto users manage keys and run "
@@ -268,7 +266,7 @@ def require_crypto_user(engine: HsmState, ctx: Context) -> str:
     return username
 
 
-def key_target(engine: HsmState, ctx: Context, handle: object) -> str:
+def key_target(ctx: Context, handle: object) -> str:
     name = key_reference(handle) if isinstance(handle, int) else str(handle)
     return f"{ctx.cluster['ClusterId']}/{name}"
 

@@ -34,7 +34,7 @@ def activate_cluster(engine: HsmState, cluster_id: str, password: str) -> None:
         cluster["_"]["activated"] = True
         cluster["State"] = "ACTIVE"
         cluster["StateMessage"] = "Cluster is active."
-        control_plane.refresh_health(engine, cluster)
+        control_plane.refresh_health(cluster)
         control_plane.schedule(engine, cluster)
         engine._put_cluster(cluster)
 
@@ -165,7 +165,7 @@ def change_password(
     name = (username or "").lower()
     with engine._audited("UserChangePassword", "anonymous", name) as audit:
         ctx = sessions.load_session(engine, session_id)
-        me = sessions.require_login(engine, ctx)
+        me = sessions.require_login(ctx)
         audit.principal = me
         cluster_id = ctx.cluster["ClusterId"]
         user = engine._storage.get("hsm.user", engine._user_id(cluster_id, name))
@@ -274,7 +274,7 @@ def quorum_approve(engine: HsmState, session_id: str, token_id: str) -> int:
 def quorum_tokens(engine: HsmState, session_id: str) -> list[JSON]:
     """CloudHSM CLI ``quorum token-sign list``: the cluster's live tokens."""
     with sessions.key_call(engine, "QuorumTokenList", session_id) as (ctx, _audit):
-        sessions.require_login(engine, ctx)
+        sessions.require_login(ctx)
         return _live_tokens(engine, ctx)
 
 

@@ -14,7 +14,7 @@ from emulator.kms.records import ALIAS, AliasRecord
 from emulator.kms.state import JSON, Call, KmsState, listing, page_of
 
 
-def _check_alias_name(kms: KmsState, name: str) -> None:
+def _check_alias_name(name: str) -> None:
     """``alias/<name>``; the ``alias/aws/`` namespace belongs to AWS managed keys."""
     if not name.startswith("alias/") or name == "alias/" or ":" in name:
         raise InvalidAliasNameException(
@@ -38,7 +38,7 @@ def _alias(kms: KmsState, name: str) -> AliasRecord:
 def create_alias(kms: KmsState, call: Call, request: JSON) -> JSON:
     """CreateAlias: a new alias for a key of this account and Region."""
     name = request["AliasName"]
-    _check_alias_name(kms, name)
+    _check_alias_name(name)
     target = request["TargetKeyId"]
     if target.startswith("alias/") or ":alias/" in target:
         raise ValidationException("Aliases must refer to keys. Not aliases")
@@ -55,7 +55,7 @@ def create_alias(kms: KmsState, call: Call, request: JSON) -> JSON:
 def update_alias(kms: KmsState, call: Call, request: JSON) -> JSON:
     """UpdateAlias: point an alias at another key of the same type and key usage."""
     name = request["AliasName"]
-    _check_alias_name(kms, name)
+    _check_alias_name(name)
     alias = _alias(kms, name)
     new_key = kms._resolve(call, request["TargetKeyId"], allow_alias=False)
     old_key = kms._get_key(alias.target_key_id)
@@ -79,7 +79,7 @@ def update_alias(kms: KmsState, call: Call, request: JSON) -> JSON:
 def delete_alias(kms: KmsState, call: Call, request: JSON) -> JSON:
     """DeleteAlias (the key is not affected)."""
     name = request["AliasName"]
-    _check_alias_name(kms, name)
+    _check_alias_name(name)
     alias = _alias(kms, name)
     key = kms._get_key(alias.target_key_id)
     if key is not None:

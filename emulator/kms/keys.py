@@ -107,7 +107,7 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             f"KeySpec {spec} is not supported for KMS keys in a custom key store; only "
             "SYMMETRIC_DEFAULT is."
         )
-    tags = _checked_tags(kms, request.get("Tags") or [], {})
+    tags = _checked_tags(request.get("Tags") or [], {})
     key_id = kms._new_key_id()
     policy_text = request.get("Policy")
     if policy_text is None:
@@ -413,9 +413,7 @@ def list_key_rotations(kms: KmsState, call: Call, request: JSON) -> JSON:
     return listing("Rotations", [entry for _, entry in page], marker)
 
 
-def _checked_tags(
-    kms: KmsState, tags: Sequence[Mapping[str, str]], current: dict[str, str]
-) -> dict[str, str]:
+def _checked_tags(tags: Sequence[Mapping[str, str]], current: dict[str, str]) -> dict[str, str]:
     merged = dict(current)
     for tag in tags:
         if tag["TagKey"].startswith("aws:"):
@@ -436,7 +434,7 @@ def tag_resource(kms: KmsState, call: Call, request: JSON) -> JSON:
     key = kms._resolve(call, request["KeyId"], allow_alias=False)
     authorization.authorize(kms, call, key, "kms:TagResource")
     kms._reject_pending_deletion(key)
-    tags = _checked_tags(kms, request["Tags"], _tags_of(kms, key.key_id))
+    tags = _checked_tags(request["Tags"], _tags_of(kms, key.key_id))
     kms._put(TAGS, key.key_id, {"tags": tags})
     return {}
 

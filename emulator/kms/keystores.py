@@ -61,7 +61,7 @@ def _require_name_free(kms: KmsState, name: str, except_store: str | None = None
             )
 
 
-def _require_fit_for_key_store(kms: KmsState, info: ClusterInfo) -> None:
+def _require_fit_for_key_store(info: ClusterInfo) -> None:
     hsm_bridge.require_active(info)
     hsm_bridge.require_two_zones(info)
 
@@ -92,7 +92,7 @@ def create_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
         )
     info = hsm_bridge.cluster(kms, cluster_id)
     _require_cluster_free(kms, cluster_id)
-    _require_fit_for_key_store(kms, info)
+    _require_fit_for_key_store(info)
     if not _same_certificate(request["TrustAnchorCertificate"], info.trust_anchor_pem):
         raise IncorrectTrustAnchorException(
             f"The trust anchor certificate does not match the trust anchor of AWS CloudHSM "
@@ -220,7 +220,7 @@ def update_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
                 f"AWS CloudHSM cluster {cluster_id} does not share a backup history (the "
                 f"same trust anchor) with cluster {store.cluster_id}."
             )
-        _require_fit_for_key_store(kms, info)
+        _require_fit_for_key_store(info)
         store.cluster_id = cluster_id
     if password is not None:
         store.password = _seal_password(kms, store.store_id, password)
