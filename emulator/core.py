@@ -15,7 +15,7 @@ import marshal
 import os
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -456,3 +456,45 @@ class EngineState:
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
+
+
+# --- listing: filters and pages ------------------------------------------------------------
+
+
+def matches_filters(
+    record: Mapping[str, Any], filters: Mapping[str, Any], fields: Mapping[str, str]
+) -> bool:
+    """True when, for every filter given (``fields``: filter name -> record field), the
+    record's field is one of the filter's values: how Describe* filters work."""
+    return all(record[field] in filters[name] for name, field in fields.items() if name in filters)
+
+
+class PageTokenError(ValueError):
+    """A page token (Marker, NextToken) the listing did not hand out."""
+
+
+def page_of[T](
+    items: list[T],
+    sort_key: Callable[[T], str],
+    limit: int | None,
+    token: str | None,
+    *,
+    prefix: str = "page:",
+) -> tuple[list[T], str | None]:
+    """One page of ``items`` sorted by ``sort_key`` (unique per item) and the opaque token of
+    the next page, None on the last. ``limit`` None: everything after ``token``."""
+    ordered = sorted(items, key=sort_key)
+    if token is not None:
+        try:
+            after = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        except (binascii.Error, UnicodeError, ValueError):
+            after = ""
+        if not after.startswith(prefix):
+            raise PageTokenError(token)
+        after = after[len(prefix) :]
+        ordered = [item for item in ordered if sort_key(item) > after]
+    if limit is None or len(ordered) <= limit:
+        return ordered if limit is None else ordered[:limit], None
+    page = ordered[:limit]
+    last = prefix + sort_key(page[-1])
+    return page, base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii")

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.core import PageTokenError, matches_filters, page_of
+
 from . import pki
 from .errors import (
     CloudHsmInvalidRequestException,
@@ -312,13 +314,8 @@ def describe_clusters(engine: HsmState, request: Mapping[str, Any] | None = None
         filters = request.get("Filters") or {}
         clusters = []
         for _, cluster in engine._storage.list("hsm.cluster"):
-            if "clusterIds" in filters and cluster["ClusterId"] not in filters["clusterIds"]:
-                continue
-            if "states" in filters and cluster["State"] not in filters["states"]:
-                continue
-            if "vpcIds" in filters and cluster["VpcId"] not in filters["vpcIds"]:
-                continue
-            clusters.append(_describe_cluster(engine, cluster))
+            if matches_filters(cluster, filters, _CLUSTER_FILTERS):
+                clusters.append(_describe_cluster(engine, cluster))
         page, token = _paginate(clusters, request)
         result: JSON = {"Clusters": page}
         if token:
@@ -326,18 +323,23 @@ def describe_clusters(engine: HsmState, request: Mapping[str, Any] | None = None
         return result
 
 
+_CLUSTER_FILTERS = {"clusterIds": "ClusterId", "states": "State", "vpcIds": "VpcId"}
+_BACKUP_FILTERS = {"backupIds": "BackupId", "clusterIds": "ClusterId", "states": "BackupState"}
+
+
 def _paginate(items: list[JSON], request: Mapping[str, Any]) -> tuple[list[JSON], str | None]:
-    try:
-        start = int(request.get("NextToken") or 0)
-    except ValueError:
-        raise CloudHsmInvalidRequestException("Invalid NextToken.") from None
+    """A page of ``items`` in their order (MaxResults 1..100, opaque NextToken)."""
     limit = request.get("MaxResults")
-    if limit is None:
-        return items[start:], None
-    if not isinstance(limit, int) or not 1 <= limit <= 100:
+    if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= 100):
         raise CloudHsmInvalidRequestException("MaxResults must be between 1 and 100.")
-    end = start + limit
-    return items[start:end], (str(end) if end < len(items) else None)
+    positions = {id(item): f"{index:08d}" for index, item in enumerate(items)}
+    try:
+        token = request.get("NextToken") or None
+        if token is not None and not isinstance(token, str):
+            raise PageTokenError(token)
+        return page_of(items, lambda item: positions[id(item)], limit, token)
+    except PageTokenError:
+        raise CloudHsmInvalidRequestException("Invalid NextToken.") from None
 
 
 def create_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
@@ -492,13 +494,8 @@ def describe_backups(engine: HsmState, request: Mapping[str, Any] | None = None)
         filters = request.get("Filters") or {}
         backups = []
         for _, backup in engine._storage.list("hsm.backup"):
-            if "backupIds" in filters and backup["BackupId"] not in filters["backupIds"]:
-                continue
-            if "clusterIds" in filters and backup["ClusterId"] not in filters["clusterIds"]:
-                continue
-            if "states" in filters and backup["BackupState"] not in filters["states"]:
-                continue
-            backups.append({k: v for k, v in backup.items() if k != "_"})
+            if matches_filters(backup, filters, _BACKUP_FILTERS):
+                backups.append({k: v for k, v in backup.items() if k != "_"})
         ascending = bool(request.get("SortAscending", False))
         backups.sort(key=lambda b: (b["CreateTimestamp"], b["BackupId"]), reverse=not ascending)
         page, token = _paginate(backups, request)

@@ -9,8 +9,6 @@ through one table and runs each call audited.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +17,16 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from emulator.core import Clock, EngineState, RandomSource, Sealer, SealingError, Storage
+from emulator.core import (
+    Clock,
+    EngineState,
+    PageTokenError,
+    RandomSource,
+    Sealer,
+    SealingError,
+    Storage,
+)
+from emulator.core import page_of as core_page_of
 from emulator.keystore import CustomKeyStoreBackend
 from emulator.kms.errors import (
     DisabledException,
@@ -375,21 +382,12 @@ def page_of[T](
     items: list[T], sort_key: Callable[[T], str], limit: int, marker: str | None
 ) -> tuple[list[T], str | None]:
     """One page of ``items`` (sorted by ``sort_key``) and the marker of the next one."""
-    ordered = sorted(items, key=sort_key)
-    if marker is not None:
-        try:
-            after = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
-        except (binascii.Error, UnicodeError, ValueError):
-            after = ""
-        if not after.startswith(_MARKER_PREFIX):
-            raise InvalidMarkerException("The marker that specifies where to start is not valid.")
-        after = after[len(_MARKER_PREFIX) :]
-        ordered = [item for item in ordered if sort_key(item) > after]
-    page = ordered[:limit]
-    if len(ordered) <= limit:
-        return page, None
-    last = _MARKER_PREFIX + sort_key(page[-1])
-    return page, base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii")
+    try:
+        return core_page_of(items, sort_key, limit, marker, prefix=_MARKER_PREFIX)
+    except PageTokenError:
+        raise InvalidMarkerException(
+            "The marker that specifies where to start is not valid."
+        ) from None
 
 
 def listing(name: str, page: list[Any], next_marker: str | None) -> JSON:

@@ -345,7 +345,8 @@ def test_describe_clusters_filters_and_pages(hsm, clock):
 
 
 @pytest.mark.parametrize(
-    "request_body", [{"MaxResults": 0}, {"MaxResults": 101}, {"NextToken": "x"}]
+    "request_body",
+    [{"MaxResults": 0}, {"MaxResults": 101}, {"NextToken": "x"}, {"NextToken": 7}],
 )
 def test_describe_clusters_rejects_bad_paging(hsm, request_body):
     with pytest.raises(CloudHsmInvalidRequestException):
