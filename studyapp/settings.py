@@ -219,6 +219,8 @@ if not SANDBOX_MASTER_KEY:
 # Requests per second per sandbox access key on /sandbox/kms/ (ThrottlingException above it).
 SANDBOX_KMS_RATE_LIMIT = env_int("SANDBOX_KMS_RATE_LIMIT", 100)
 
+CSRF_FAILURE_VIEW = "studyapp.views.csrf_failure"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -33,3 +33,9 @@ def ping(request):
 def favicon(request):
     """Browsers ask for /favicon.ico on pages without a <head> (e.g. raw responses)."""
     return redirect(static("img/favicon.svg"), permanent=True)
+
+
+def csrf_failure(request, reason=""):
+    """A form whose CSRF token was missing or stale: say so in the site's own page (the
+    reason is for logs, never shown), with a way back."""
+    return render(request, "403_csrf.html", status=403)
