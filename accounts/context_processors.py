@@ -1,5 +1,9 @@
+from django.contrib.auth.models import AnonymousUser
+
 from .models import is_instructor
 
 
 def roles(request):
-    return {"is_instructor": is_instructor(request.user)}
+    # An error page can render before the authentication middleware ran (a 400 for a bad
+    # Host header): no user then.
+    return {"is_instructor": is_instructor(getattr(request, "user", AnonymousUser()))}

@@ -58,10 +58,11 @@ def site_assets() -> dict[str, str]:
 
 
 def navigation(request):
+    user = getattr(request, "user", None)  # absent on an error page before authentication
     main = list(_links(tuple(MAIN)))
-    if is_instructor(request.user):
+    if user is not None and is_instructor(user):
         main += _links(tuple(INSTRUCTOR))
-    account = _links(tuple(ACCOUNT)) if request.user.is_authenticated else ()
+    account = _links(tuple(ACCOUNT)) if user is not None and user.is_authenticated else ()
     return {
         "site": site_assets(),
         "main_nav": _marked(main, request.path),

@@ -41,3 +41,11 @@ def test_a_server_error_page_renders_without_the_request_context():
     page = response.content.decode()
     assert "Something went wrong on our side" in page and 'href="/"' in page
     assert "Traceback" not in page
+
+
+@pytest.mark.logs_errors  # Django logs a disallowed Host header as a security error
+def test_a_bad_host_header_gets_the_styled_400_even_before_authentication(client):
+    response = client.get("/", headers={"host": "not-this-site.example"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "That request could not be read" in page and 'href="/"' in page
