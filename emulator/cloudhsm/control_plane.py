@@ -1,5 +1,5 @@
-"""The CloudHSM API (control plane): clusters, HSMs and backups, and the simulated clock's
-work that becomes due (an HSM finishing its creation, daily backups).
+"""The CloudHSM API (control plane): clusters, HSMs and backups (the clock's work that
+becomes due is :mod:`.lifecycle`).
 
 Requests and responses are dicts shaped like the AWS JSON; errors are the CloudHSM API's
 exceptions (:mod:`.errors`).
@@ -14,14 +14,13 @@ from typing import Any
 
 from emulator.core import PageTokenError, matches_filters, page_of
 
-from . import pki
+from . import lifecycle, pki
 from .errors import (
     CloudHsmInvalidRequestException,
     CloudHsmResourceLimitExceededException,
     CloudHsmResourceNotFoundException,
 )
 from .state import (
-    BACKUP_INTERVAL,
     CLUSTER_CREATE_TIME,
     DELETE_TIME,
     HSM_CREATE_TIME,
@@ -31,143 +30,6 @@ from .state import (
     JSON,
     HsmState,
 )
-
-
-def process_due(engine: HsmState) -> None:
-    """Apply every state change that the clock has made due, in all clusters.
-
-    Every public call does this for the clusters it touches, so hosts never need to call
-    it; a lab may call it to refresh a dashboard.
-    """
-    for cluster_id, _record in engine._storage.list("hsm.cluster"):
-        advance(engine, engine._cluster_record(cluster_id))
-
-
-def advance(engine: HsmState, cluster: JSON, now: float | None = None) -> JSON:
-    """Apply due transitions to one cluster, oldest first; return the updated record.
-    ``now``: the call's clock reading, if it has one."""
-    meta = cluster["_"]
-    if now is None:
-        now = engine._now()
-    if meta["next_due"] is None or meta["next_due"] > now:
-        return cluster
-    for _ in range(1000):  # bounded: every step consumes one due event
-        event = _next_event(engine, cluster)
-        if event is None or event[0] > now:
-            break
-        when, kind, subject = event
-        if kind == "cluster":
-            _finish_cluster_transition(cluster, when)
-        elif kind == "hsm":
-            _finish_hsm_transition(engine, cluster, subject, when)
-        else:
-            periods = int((now - meta["last_backup"]) // BACKUP_INTERVAL.total_seconds())
-            _take_backup(
-                engine, cluster, meta["last_backup"] + periods * BACKUP_INTERVAL.total_seconds()
-            )
-    refresh_health(cluster)
-    next_event = _next_event(engine, cluster)
-    meta["next_due"] = next_event[0] if next_event else None
-    engine._put_cluster(cluster)
-    return cluster
-
-
-def _next_event(engine: HsmState, cluster: JSON) -> tuple[float, str, str] | None:
-    meta = cluster["_"]
-    events: list[tuple[float, str, str]] = []
-    if meta["state_due"] is not None:
-        events.append((meta["state_due"], "cluster", cluster["ClusterId"]))
-    for hsm_id, summary in meta["hsms"].items():
-        if summary["due"] is not None:
-            events.append((summary["due"], "hsm", hsm_id))
-    if _backups_enabled(cluster):
-        events.append((meta["last_backup"] + BACKUP_INTERVAL.total_seconds(), "backup", ""))
-    return min(events) if events else None
-
-
-def _backups_enabled(cluster: JSON) -> bool:
-    return (
-        cluster["State"] in ("INITIALIZED", "ACTIVE", "DEGRADED")
-        and cluster["_"]["last_backup"] is not None
-        and any(s["state"] == "ACTIVE" for s in cluster["_"]["hsms"].values())
-    )
-
-
-def _finish_cluster_transition(cluster: JSON, when: float) -> None:
-    meta = cluster["_"]
-    meta["state_due"] = None
-    state = cluster["State"]
-    if state == "CREATE_IN_PROGRESS":
-        if meta["activated"]:
-            cluster["State"] = "ACTIVE"
-            cluster["StateMessage"] = "Cluster restored from a backup and ready."
-            meta["last_backup"] = when
-        else:
-            cluster["State"] = "UNINITIALIZED"
-            cluster["StateMessage"] = "Cluster created; add an HSM to get its CSR."
-    elif state == "INITIALIZE_IN_PROGRESS":
-        cluster["State"] = "INITIALIZED"
-        cluster["StateMessage"] = "Cluster initialized; activate it with CloudHSM CLI."
-        meta["last_backup"] = when
-    elif state == "DELETE_IN_PROGRESS":
-        cluster["State"] = "DELETED"
-        cluster["StateMessage"] = "Cluster deleted."
-
-
-def _finish_hsm_transition(engine: HsmState, cluster: JSON, hsm_id: str, when: float) -> None:
-    hsm = engine._hsm_record(hsm_id)
-    if hsm is None:
-        cluster["_"]["hsms"].pop(hsm_id, None)
-        return
-    hsm["_"]["due"] = None
-    if hsm["State"] == "CREATE_IN_PROGRESS":
-        hsm["State"] = "ACTIVE"
-        hsm["StateMessage"] = "HSM created."
-        engine._put_hsm(cluster, hsm)
-        if cluster["State"] == "UNINITIALIZED" and not cluster["Certificates"].get("ClusterCsr"):
-            private_der, csr_pem = pki.make_cluster_csr(cluster["ClusterId"], hsm_id)
-            cluster["_"]["csr_key"] = engine._sealer.seal(
-                private_der, cluster["ClusterId"] + "/csr"
-            )
-            cluster["Certificates"]["ClusterCsr"] = csr_pem
-        _restore_into_hsm(engine, cluster, hsm_id)
-    elif hsm["State"] == "DELETE_IN_PROGRESS":
-        engine._storage.delete("hsm.hsm", hsm_id)
-        cluster["_"]["hsms"].pop(hsm_id, None)
-        for key in engine._keys(cluster["ClusterId"]):
-            if hsm_id in key["hsms"]:
-                key["hsms"].remove(hsm_id)
-                engine._put_key(key)
-
-
-def _restore_into_hsm(engine: HsmState, cluster: JSON, hsm_id: str) -> None:
-    """A new HSM starts from the latest backup, then the cluster syncs the rest to it.
-
-    Both end in the same place here: every token key of the cluster is placed on the new
-    HSM (session keys stay on the HSM of their session).
-    """
-    for key in engine._keys(cluster["ClusterId"]):
-        if key["session_id"] is None and hsm_id not in key["hsms"]:
-            key["hsms"].append(hsm_id)
-            engine._put_key(key)
-
-
-def refresh_health(cluster: JSON) -> None:
-    """ACTIVE <-> DEGRADED follows the HSMs once a cluster is activated."""
-    if cluster["State"] not in ("ACTIVE", "DEGRADED"):
-        return
-    degraded = any(s["state"] == "DEGRADED" for s in cluster["_"]["hsms"].values())
-    if degraded:
-        cluster["State"] = "DEGRADED"
-        cluster["StateMessage"] = "An HSM in the cluster has failed; replace it."
-    elif cluster["State"] == "DEGRADED":
-        cluster["State"] = "ACTIVE"
-        cluster["StateMessage"] = "Cluster is healthy."
-
-
-def schedule(engine: HsmState, cluster: JSON) -> None:
-    next_event = _next_event(engine, cluster)
-    cluster["_"]["next_due"] = next_event[0] if next_event else None
 
 
 def _zone_of(engine: HsmState, subnet_id: str, position: int) -> str:
@@ -180,81 +42,104 @@ def create_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
     ``{"Cluster": {...}}`` in CREATE_IN_PROGRESS.
     """
     with engine._audited("CreateCluster", engine.caller) as audit:
-        process_due(engine)
-        hsm_type = request.get("HsmType")
-        if hsm_type not in HSM_TYPES:
-            raise CloudHsmInvalidRequestException(f"HsmType must be one of {', '.join(HSM_TYPES)}.")
-        mode = request.get("Mode")
-        if mode is not None and hsm_type != "hsm2m.medium":
-            raise CloudHsmInvalidRequestException("Mode is supported only for hsm2m.medium.")
-        if hsm_type == "hsm2m.medium":
-            mode = mode or "FIPS"
-            if mode not in ("FIPS", "NON_FIPS"):
-                raise CloudHsmInvalidRequestException("Mode must be FIPS or NON_FIPS.")
-        subnets = request.get("SubnetIds")
-        if not isinstance(subnets, list) or not subnets or len(subnets) > 20:
-            raise CloudHsmInvalidRequestException("SubnetIds must list 1 to 20 subnets.")
-        mapping: dict[str, str] = {}
-        for position, subnet in enumerate(subnets):
-            if not isinstance(subnet, str) or not re.fullmatch(r"subnet-[0-9a-zA-Z]{1,40}", subnet):
-                raise CloudHsmInvalidRequestException(f"Invalid subnet id {subnet!r}.")
-            zone = _zone_of(engine, subnet, position)
-            if zone in mapping:
-                raise CloudHsmInvalidRequestException(
-                    "You can specify only one subnet per Availability Zone."
-                )
-            mapping[zone] = subnet
+        lifecycle.process_due(engine)
+        hsm_type, mode = _cluster_type(request)
+        mapping = _subnet_mapping(engine, request.get("SubnetIds"))
         live = [c for _, c in engine._storage.list("hsm.cluster") if c["State"] != "DELETED"]
         if len(live) >= engine.max_clusters:
             raise CloudHsmResourceLimitExceededException(
                 f"You have reached the quota of {engine.max_clusters} clusters in this Region."
             )
-        backup = None
-        source_backup = request.get("SourceBackupId")
-        if source_backup is not None:
-            backup_id = str(source_backup).rsplit("/", 1)[-1]
-            backup = engine._storage.get("hsm.backup", backup_id)
-            if backup is None or backup["BackupState"] != "READY":
-                raise CloudHsmResourceNotFoundException(f"Backup {backup_id} was not found.")
-        retention = request.get("BackupRetentionPolicy") or {"Type": "DAYS", "Value": "90"}
-        cluster_id = engine._new_id("cluster-")
-        audit.target = cluster_id
-        now = engine._now()
-        cluster: JSON = {
-            "BackupPolicy": "DEFAULT",
-            "BackupRetentionPolicy": dict(retention),
-            "ClusterId": cluster_id,
-            "CreateTimestamp": now,
-            "HsmType": hsm_type,
-            "SecurityGroup": engine._new_id("sg-", 17),
-            "State": "CREATE_IN_PROGRESS",
-            "StateMessage": "Cluster is being created.",
-            "SubnetMapping": mapping,
-            "VpcId": "vpc-" + hashlib.sha256("".join(subnets).encode()).hexdigest()[:17],
-            "NetworkType": "IPV4",
-            "Certificates": {},
-            "TagList": list(request.get("TagList") or []),
-            "_": {
-                "hsms": {},
-                "state_due": now + CLUSTER_CREATE_TIME.total_seconds(),
-                "next_due": None,
-                "next_handle": 1,
-                "activated": False,
-                "trust_anchor": None,
-                "csr_key": None,
-                "last_backup": None,
-                "quorum": {"user": 1, "quorum": 1},
-            },
-        }
+        backup = _source_backup(engine, request.get("SourceBackupId"))
+        cluster = _new_cluster(engine, request, hsm_type, mapping)
+        audit.target = cluster["ClusterId"]
         if mode is not None:
             cluster["Mode"] = mode
         if backup is not None:
             _restore_cluster_from_backup(engine, cluster, backup)
         else:
-            _create_builtin_users(engine, cluster_id)
-        schedule(engine, cluster)
+            _create_builtin_users(engine, cluster["ClusterId"])
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {"Cluster": _describe_cluster(engine, cluster)}
+
+
+def _cluster_type(request: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The HSM type and, for hsm2m.medium, the FIPS mode (fixed at creation)."""
+    hsm_type = request.get("HsmType")
+    if hsm_type not in HSM_TYPES:
+        raise CloudHsmInvalidRequestException(f"HsmType must be one of {', '.join(HSM_TYPES)}.")
+    mode = request.get("Mode")
+    if mode is not None and hsm_type != "hsm2m.medium":
+        raise CloudHsmInvalidRequestException("Mode is supported only for hsm2m.medium.")
+    if hsm_type == "hsm2m.medium":
+        mode = mode or "FIPS"
+        if mode not in ("FIPS", "NON_FIPS"):
+            raise CloudHsmInvalidRequestException("Mode must be FIPS or NON_FIPS.")
+    return str(hsm_type), mode
+
+
+def _subnet_mapping(engine: HsmState, subnets: object) -> dict[str, str]:
+    """Availability Zone -> subnet id, one subnet per zone."""
+    if not isinstance(subnets, list) or not subnets or len(subnets) > 20:
+        raise CloudHsmInvalidRequestException("SubnetIds must list 1 to 20 subnets.")
+    mapping: dict[str, str] = {}
+    for position, subnet in enumerate(subnets):
+        if not isinstance(subnet, str) or not re.fullmatch(r"subnet-[0-9a-zA-Z]{1,40}", subnet):
+            raise CloudHsmInvalidRequestException(f"Invalid subnet id {subnet!r}.")
+        zone = _zone_of(engine, subnet, position)
+        if zone in mapping:
+            raise CloudHsmInvalidRequestException(
+                "You can specify only one subnet per Availability Zone."
+            )
+        mapping[zone] = subnet
+    return mapping
+
+
+def _source_backup(engine: HsmState, source_backup: object) -> JSON | None:
+    if source_backup is None:
+        return None
+    backup_id = str(source_backup).rsplit("/", 1)[-1]
+    backup = engine._storage.get("hsm.backup", backup_id)
+    if backup is None or backup["BackupState"] != "READY":
+        raise CloudHsmResourceNotFoundException(f"Backup {backup_id} was not found.")
+    return backup
+
+
+def _new_cluster(
+    engine: HsmState, request: Mapping[str, Any], hsm_type: str, mapping: dict[str, str]
+) -> JSON:
+    """The record of a cluster being created (no HSMs, not activated)."""
+    retention = request.get("BackupRetentionPolicy") or {"Type": "DAYS", "Value": "90"}
+    cluster_id = engine._new_id("cluster-")
+    now = engine._now()
+    subnets = "".join(request["SubnetIds"])
+    return {
+        "BackupPolicy": "DEFAULT",
+        "BackupRetentionPolicy": dict(retention),
+        "ClusterId": cluster_id,
+        "CreateTimestamp": now,
+        "HsmType": hsm_type,
+        "SecurityGroup": engine._new_id("sg-", 17),
+        "State": "CREATE_IN_PROGRESS",
+        "StateMessage": "Cluster is being created.",
+        "SubnetMapping": mapping,
+        "VpcId": "vpc-" + hashlib.sha256(subnets.encode()).hexdigest()[:17],
+        "NetworkType": "IPV4",
+        "Certificates": {},
+        "TagList": list(request.get("TagList") or []),
+        "_": {
+            "hsms": {},
+            "state_due": now + CLUSTER_CREATE_TIME.total_seconds(),
+            "next_due": None,
+            "next_handle": 1,
+            "activated": False,
+            "trust_anchor": None,
+            "csr_key": None,
+            "last_backup": None,
+            "quorum": {"user": 1, "quorum": 1},
+        },
+    }
 
 
 def _create_builtin_users(engine: HsmState, cluster_id: str) -> None:
@@ -310,7 +195,7 @@ def describe_clusters(engine: HsmState, request: Mapping[str, Any] | None = None
     ``MaxResults`` and ``NextToken``. Returns ``{"Clusters": [...], "NextToken"?}``."""
     request = request or {}
     with engine._audited("DescribeClusters", engine.caller):
-        process_due(engine)
+        lifecycle.process_due(engine)
         filters = request.get("Filters") or {}
         clusters = []
         for _, cluster in engine._storage.list("hsm.cluster"):
@@ -348,7 +233,7 @@ def create_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
     it); in an initialized cluster the new HSM is restored from the latest backup."""
     cluster_id = str(request.get("ClusterId", ""))
     with engine._audited("CreateHsm", engine.caller, cluster_id) as audit:
-        cluster = advance(engine, engine._cluster_record(cluster_id))
+        cluster = lifecycle.advance(engine, engine._cluster_record(cluster_id))
         zone = request.get("AvailabilityZone")
         if cluster["State"] not in ("UNINITIALIZED", "INITIALIZED", "ACTIVE", "DEGRADED"):
             raise CloudHsmInvalidRequestException(
@@ -369,7 +254,7 @@ def create_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
             )
         hsm = _new_hsm(engine, cluster, str(zone), request.get("IpAddress"))
         audit.target = f"{cluster_id}/{hsm['HsmId']}"
-        schedule(engine, cluster)
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {"Hsm": {k: v for k, v in hsm.items() if k != "_"}}
 
@@ -397,19 +282,19 @@ def delete_hsm(engine: HsmState, request: Mapping[str, Any]) -> JSON:
     cluster is taken first. Returns ``{"HsmId": ...}``."""
     cluster_id = str(request.get("ClusterId", ""))
     with engine._audited("DeleteHsm", engine.caller, cluster_id) as audit:
-        cluster = advance(engine, engine._cluster_record(cluster_id))
+        cluster = lifecycle.advance(engine, engine._cluster_record(cluster_id))
         hsm = _find_hsm(engine, cluster, request)
         audit.target = f"{cluster_id}/{hsm['HsmId']}"
         if hsm["State"] in ("DELETE_IN_PROGRESS", "DELETED"):
             raise CloudHsmInvalidRequestException(f"HSM {hsm['HsmId']} is already being deleted.")
         if cluster["_"]["last_backup"] is not None:
-            _take_backup(engine, cluster, engine._now())
+            lifecycle.take_backup(engine, cluster, engine._now())
         hsm["State"] = "DELETE_IN_PROGRESS"
         hsm["StateMessage"] = "HSM is being deleted."
         hsm["_"]["due"] = engine._now() + DELETE_TIME.total_seconds()
         engine._put_hsm(cluster, hsm)
-        refresh_health(cluster)
-        schedule(engine, cluster)
+        lifecycle.refresh_health(cluster)
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {"HsmId": hsm["HsmId"]}
 
@@ -433,7 +318,7 @@ def initialize_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
     """
     cluster_id = str(request.get("ClusterId", ""))
     with engine._audited("InitializeCluster", engine.caller, cluster_id):
-        cluster = advance(engine, engine._cluster_record(cluster_id))
+        cluster = lifecycle.advance(engine, engine._cluster_record(cluster_id))
         if cluster["State"] != "UNINITIALIZED":
             raise CloudHsmInvalidRequestException(
                 f"The cluster is {cluster['State']}; only an UNINITIALIZED cluster can be "
@@ -453,7 +338,7 @@ def initialize_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
         cluster["State"] = "INITIALIZE_IN_PROGRESS"
         cluster["StateMessage"] = "Cluster is being initialized."
         cluster["_"]["state_due"] = engine._now() + INITIALIZE_TIME.total_seconds()
-        schedule(engine, cluster)
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {"State": cluster["State"], "StateMessage": cluster["StateMessage"]}
 
@@ -463,7 +348,7 @@ def delete_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
     destroyed; its backups stay. Returns ``{"Cluster": {...}}`` in DELETE_IN_PROGRESS."""
     cluster_id = str(request.get("ClusterId", ""))
     with engine._audited("DeleteCluster", engine.caller, cluster_id):
-        cluster = advance(engine, engine._cluster_record(cluster_id))
+        cluster = lifecycle.advance(engine, engine._cluster_record(cluster_id))
         if cluster["State"] in ("DELETE_IN_PROGRESS", "DELETED"):
             raise CloudHsmInvalidRequestException("The cluster is already being deleted.")
         if cluster["_"]["hsms"]:
@@ -480,7 +365,7 @@ def delete_cluster(engine: HsmState, request: Mapping[str, Any]) -> JSON:
         cluster["State"] = "DELETE_IN_PROGRESS"
         cluster["StateMessage"] = "Cluster is being deleted."
         cluster["_"]["state_due"] = engine._now() + DELETE_TIME.total_seconds()
-        schedule(engine, cluster)
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {"Cluster": _describe_cluster(engine, cluster)}
 
@@ -490,7 +375,7 @@ def describe_backups(engine: HsmState, request: Mapping[str, Any] | None = None)
     ``SortAscending``, ``MaxResults``, ``NextToken``."""
     request = request or {}
     with engine._audited("DescribeBackups", engine.caller):
-        process_due(engine)
+        lifecycle.process_due(engine)
         filters = request.get("Filters") or {}
         backups = []
         for _, backup in engine._storage.list("hsm.backup"):
@@ -505,54 +390,6 @@ def describe_backups(engine: HsmState, request: Mapping[str, Any] | None = None)
         return result
 
 
-def _take_backup(engine: HsmState, cluster: JSON, when: float) -> JSON:
-    """Snapshot users, token keys, certificates and quorum settings into a READY backup."""
-    cluster_id = cluster["ClusterId"]
-    backup_id = engine._new_id("backup-")
-    keys = []
-    for key in engine._keys(cluster_id):
-        if key["session_id"] is not None:
-            continue
-        saved = {k: v for k, v in key.items() if k not in ("material", "hsms")}
-        keys.append(
-            {
-                "key": saved,
-                "material": key["material"],
-                "sealed_as": engine._key_id(cluster_id, key["handle"]),
-            }
-        )
-    users = [{k: v for k, v in u.items() if k != "cluster_id"} for u in engine._users(cluster_id)]
-    backup: JSON = {
-        "BackupId": backup_id,
-        "BackupArn": f"arn:aws:cloudhsm:{engine.region}:{engine.account_id}:backup/{backup_id}",
-        "BackupState": "READY",
-        "ClusterId": cluster_id,
-        "CreateTimestamp": when,
-        "NeverExpires": False,
-        "HsmType": cluster["HsmType"],
-        "_": {
-            "users": users,
-            "keys": keys,
-            "certificates": dict(cluster["Certificates"]),
-            "trust_anchor": cluster["_"]["trust_anchor"],
-            "next_handle": cluster["_"]["next_handle"],
-            "quorum": dict(cluster["_"]["quorum"]),
-        },
-    }
-    if "Mode" in cluster:
-        backup["Mode"] = cluster["Mode"]
-    engine._storage.put("hsm.backup", backup_id, backup)
-    cluster["_"]["last_backup"] = when
-    engine._audit.record(
-        principal="cloudhsm.amazonaws.com",
-        operation="CreateBackup",
-        target=f"{cluster_id}/{backup_id}",
-        result="ok",
-        detail={"users": len(users), "keys": len(keys)},
-    )
-    return backup
-
-
 def fail_hsm(engine: HsmState, hsm_id: str) -> JSON:
     """Lab: make an ACTIVE HSM fail. The HSM becomes DEGRADED and so does its cluster;
     sessions move to the other HSMs. Returns the HSM description."""
@@ -560,15 +397,15 @@ def fail_hsm(engine: HsmState, hsm_id: str) -> JSON:
         hsm = engine._hsm_record(hsm_id)
         if hsm is None:
             raise CloudHsmResourceNotFoundException(f"HSM {hsm_id} was not found.")
-        cluster = advance(engine, engine._cluster_record(hsm["ClusterId"]))
+        cluster = lifecycle.advance(engine, engine._cluster_record(hsm["ClusterId"]))
         hsm = engine._hsm_record(hsm_id)
         if hsm is None or hsm["State"] != "ACTIVE":
             raise CloudHsmInvalidRequestException("Only an ACTIVE HSM can fail.")
         hsm["State"] = "DEGRADED"
         hsm["StateMessage"] = "The HSM has failed and must be replaced."
         engine._put_hsm(cluster, hsm)
-        refresh_health(cluster)
-        schedule(engine, cluster)
+        lifecycle.refresh_health(cluster)
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
         return {k: v for k, v in hsm.items() if k != "_"}
 

@@ -21,7 +21,7 @@ Each method below is a plain function of one module by concern, taking the share
 
 from __future__ import annotations
 
-from . import control_plane, keys, mechanisms, sessions, users
+from . import control_plane, keys, lifecycle, mechanisms, sessions, users
 from .state import (
     BACKUP_INTERVAL,
     CLUSTER_CREATE_TIME,
@@ -62,7 +62,7 @@ class CloudHsm(HsmState):
     :class:`HsmState`'s). Construct one per request over the host's storage."""
 
     # control plane: the CloudHSM API, and lab hooks
-    process_due = control_plane.process_due
+    process_due = lifecycle.process_due
     create_cluster = control_plane.create_cluster
     describe_clusters = control_plane.describe_clusters
     create_hsm = control_plane.create_hsm
@@ -73,7 +73,7 @@ class CloudHsm(HsmState):
     fail_hsm = control_plane.fail_hsm
     replace_hsm = control_plane.replace_hsm
     trust_anchor = control_plane.trust_anchor
-    tick = control_plane.process_due
+    tick = lifecycle.process_due
 
     # data plane: sessions and login
     open_session = sessions.open_session

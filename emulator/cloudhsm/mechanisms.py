@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from . import key_material, keys, sessions
 from . import primitives as prim
 from .errors import Pkcs11Error
-from .state import JSON, HsmState, KeyHandle, key_reference, unb64
+from .state import JSON, Context, HsmState, KeyHandle, key_reference, unb64
 
 SYMMETRIC_ENCRYPT = ("CKM_AES_GCM", "CKM_AES_CBC_PAD", "CKM_AES_CTR")
 WRAP_MECHANISMS = ("CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD", "CKM_AES_GCM", "CKM_RSA_PKCS_OAEP")
@@ -326,67 +326,88 @@ def unwrap_key(
         audit.detail = {"mechanism": mechanism, "key_type": key_type}
         mech = _mechanism_for(mechanism, WRAP_MECHANISMS)
         unwrapping = keys.use_key(engine, ctx, unwrapping_handle)
-        if mech == "CKM_RSA_PKCS_OAEP":
-            _expect(unwrapping, "rsa", ("private-key",), "unwrap")
-            plain = prim.rsa_oaep_decrypt(
-                _private_key(engine, unwrapping),
-                wrapped,
-                hash_name,
-                failure_code="CKR_WRAPPED_KEY_INVALID",
-            )
-        else:
-            _expect(unwrapping, "aes", ("secret-key",), "unwrap")
-            secret = engine._unseal(unwrapping)
-            if mech == "CKM_AES_KEY_WRAP":
-                plain = prim.aes_key_unwrap(secret, wrapped)
-            elif mech == "CKM_AES_KEY_WRAP_PAD":
-                plain = prim.aes_key_unwrap_pad(secret, wrapped)
-            else:
-                if iv is None:
-                    iv, wrapped = wrapped[:12], wrapped[12:]
-                try:
-                    plain = prim.aes_gcm_decrypt(secret, iv, wrapped, aad)
-                except Pkcs11Error:
-                    raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "integrity check failed") from None
+        plain = _unwrapped_material(engine, unwrapping, mech, wrapped, iv, aad, hash_name)
         template = {"label": label, **(attributes or {})}
-        if key_class == "secret-key" and key_type in ("aes", "generic-secret"):
-            ok = len(plain) in prim.AES_KEY_LENGTHS if key_type == "aes" else 1 <= len(plain) <= 800
-            if not ok:
-                raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "wrong key length for the type")
-            handle = keys.store_new_key(
-                engine,
-                ctx,
-                key_class="secret-key",
-                key_type=key_type,
-                material=plain,
-                public_der=None,
-                template=template,
-                token=token,
-                extra=keys.secret_extras(key_type, plain),
-                local=False,
-            )
-        elif key_class == "private-key" and key_type in ("rsa", "ec"):
-            try:
-                private_key = key_material.load_private(plain, key_type)
-            except Pkcs11Error:
-                raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "not a PKCS#8 key") from None
-            handle = keys.store_new_key(
-                engine,
-                ctx,
-                key_class="private-key",
-                key_type=key_type,
-                material=plain,
-                public_der=private_key.public_key().public_bytes(
-                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-                ),
-                template=template,
-                token=token,
-                extra=keys.public_extras(private_key.public_key()),
-                local=False,
-            )
-        else:
-            raise Pkcs11Error(
-                "CKR_TEMPLATE_INCONSISTENT", f"cannot unwrap a {key_type} {key_class}"
-            )
+        handle = _store_unwrapped(engine, ctx, key_class, key_type, plain, template, token)
         audit.target = sessions.key_target(ctx, handle)
         return handle
+
+
+def _unwrapped_material(
+    engine: HsmState,
+    unwrapping: JSON,
+    mech: str,
+    wrapped: bytes,
+    iv: bytes | None,
+    aad: bytes,
+    hash_name: str,
+) -> bytes:
+    """The wrapped key's material; a failed integrity check is CKR_WRAPPED_KEY_INVALID."""
+    if mech == "CKM_RSA_PKCS_OAEP":
+        _expect(unwrapping, "rsa", ("private-key",), "unwrap")
+        return prim.rsa_oaep_decrypt(
+            _private_key(engine, unwrapping),
+            wrapped,
+            hash_name,
+            failure_code="CKR_WRAPPED_KEY_INVALID",
+        )
+    _expect(unwrapping, "aes", ("secret-key",), "unwrap")
+    secret = engine._unseal(unwrapping)
+    if mech == "CKM_AES_KEY_WRAP":
+        return prim.aes_key_unwrap(secret, wrapped)
+    if mech == "CKM_AES_KEY_WRAP_PAD":
+        return prim.aes_key_unwrap_pad(secret, wrapped)
+    if iv is None:
+        iv, wrapped = wrapped[:12], wrapped[12:]
+    try:
+        return prim.aes_gcm_decrypt(secret, iv, wrapped, aad)
+    except Pkcs11Error:
+        raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "integrity check failed") from None
+
+
+def _store_unwrapped(
+    engine: HsmState,
+    ctx: Context,
+    key_class: str,
+    key_type: str,
+    plain: bytes,
+    template: dict[str, object],
+    token: bool,
+) -> KeyHandle:
+    """Keep unwrapped material as a new key of the class and type asked for."""
+    if key_class == "secret-key" and key_type in ("aes", "generic-secret"):
+        ok = len(plain) in prim.AES_KEY_LENGTHS if key_type == "aes" else 1 <= len(plain) <= 800
+        if not ok:
+            raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "wrong key length for the type")
+        return keys.store_new_key(
+            engine,
+            ctx,
+            key_class="secret-key",
+            key_type=key_type,
+            material=plain,
+            public_der=None,
+            template=template,
+            token=token,
+            extra=keys.secret_extras(key_type, plain),
+            local=False,
+        )
+    if key_class == "private-key" and key_type in ("rsa", "ec"):
+        try:
+            private_key = key_material.load_private(plain, key_type)
+        except Pkcs11Error:
+            raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "not a PKCS#8 key") from None
+        return keys.store_new_key(
+            engine,
+            ctx,
+            key_class="private-key",
+            key_type=key_type,
+            material=plain,
+            public_der=private_key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+            template=template,
+            token=token,
+            extra=keys.public_extras(private_key.public_key()),
+            local=False,
+        )
+    raise Pkcs11Error("CKR_TEMPLATE_INCONSISTENT", f"cannot unwrap a {key_type} {key_class}")

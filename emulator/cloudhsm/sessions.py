@@ -8,7 +8,7 @@ from types import TracebackType
 
 from emulator.core import iso_time
 
-from . import control_plane, passwords
+from . import lifecycle, passwords
 from .errors import (
     CloudHsmResourceNotFoundException,
     HsmAvailabilityError,
@@ -71,7 +71,7 @@ def active_hsms(cluster: JSON) -> list[str]:
 
 def reachable_cluster(engine: HsmState, cluster_id: str) -> JSON:
     try:
-        cluster = control_plane.advance(engine, engine._cluster_record(cluster_id))
+        cluster = lifecycle.advance(engine, engine._cluster_record(cluster_id))
     except CloudHsmResourceNotFoundException:
         raise Pkcs11Error("CKR_TOKEN_NOT_PRESENT", f"no cluster {cluster_id}") from None
     if cluster["State"] not in ("INITIALIZED", "ACTIVE", "DEGRADED"):
@@ -124,7 +124,7 @@ def load_session(engine: HsmState, session_id: str, audit: Audit | None = None) 
     cluster = engine._storage.get("hsm.cluster", session["cluster_id"])
     if cluster is None or cluster["State"] in ("DELETE_IN_PROGRESS", "DELETED"):
         raise Pkcs11Error("CKR_SESSION_HANDLE_INVALID", "the cluster is gone")
-    cluster = control_plane.advance(engine, cluster, now)
+    cluster = lifecycle.advance(engine, cluster, now)
     return Context(session_id, session, cluster)
 
 

@@ -4,7 +4,7 @@ approvals guarding user management.
 
 from __future__ import annotations
 
-from . import control_plane, passwords, sessions
+from . import lifecycle, passwords, sessions
 from .errors import Pkcs11Error, QuorumError
 from .state import (
     JSON,
@@ -34,8 +34,8 @@ def activate_cluster(engine: HsmState, cluster_id: str, password: str) -> None:
         cluster["_"]["activated"] = True
         cluster["State"] = "ACTIVE"
         cluster["StateMessage"] = "Cluster is active."
-        control_plane.refresh_health(cluster)
-        control_plane.schedule(engine, cluster)
+        lifecycle.refresh_health(cluster)
+        lifecycle.schedule(engine, cluster)
         engine._put_cluster(cluster)
 
 
