@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.http import AuthenticatedRequest
 
 from . import selectors, services, views_labs
+from .architecture import architecture_for
 from .console import ConsoleResult, console_run
 from .engine import sandbox_subnets
 from .forms import (
@@ -49,7 +50,7 @@ def _home_context(
     context = {
         "account": account,
         "snapshot": snapshot,
-        "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
+        "architecture": architecture_for(account=account, snapshot=snapshot),
         "usage": _usage(snapshot),
         "subnets": sandbox_subnets(account),
         "files": selectors.files_of(account=account),
@@ -82,7 +83,7 @@ def architecture(request: AuthenticatedRequest) -> HttpResponse:
         "sandbox/_architecture.html#architecture-view",
         {
             "account": account,
-            "architecture": selectors.architecture_for(account=account, snapshot=snapshot),
+            "architecture": architecture_for(account=account, snapshot=snapshot),
         },
     )
     response["Vary"] = "HX-Request"

@@ -10,9 +10,10 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
+from sandbox.architecture import architecture_for
 from sandbox.console import console_run
 from sandbox.models import SandboxAccessKey
-from sandbox.selectors import architecture_for, engine_snapshot
+from sandbox.selectors import engine_snapshot
 from sandbox.services import access_key_revoke
 
 from .conftest import make_kms_client
