@@ -386,8 +386,8 @@ def question_state(request: AuthenticatedRequest, question_id: int) -> HttpRespo
         question_set_status(question=question, status=Question.Status.DRAFT)
     elif action in ("archive", "restore"):
         question_set_archived(question=question, archived=action == "archive")
-    else:
-        return HttpResponse("Unknown action.", status=400)
+    else:  # only a hand-made request sends another action
+        return render(request, "400.html", status=400)
     if request.htmx:
         context = {"row": _question_rows([question])[0], "bank": question.bank}
         return _vary_on_htmx(render(request, "author/bank_detail.html#question_row", context))

@@ -47,8 +47,11 @@ def parse_context(text: str) -> dict[str, str]:
     return pairs
 
 
+COMMAND_MAX_LENGTH = 16_000
+
+
 class ConsoleForm(forms.Form):
-    command = forms.CharField(max_length=16000, strip=True, required=False)
+    command = forms.CharField(max_length=COMMAND_MAX_LENGTH, strip=True, required=False)
     next = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
 

@@ -19,6 +19,7 @@ from .architecture import architecture_for
 from .console import ConsoleResult, console_run
 from .engine import sandbox_subnets
 from .forms import (
+    COMMAND_MAX_LENGTH,
     ClockForm,
     ConsoleForm,
     FileForm,
@@ -107,20 +108,28 @@ def _run_console(account: SandboxAccount, command: str) -> ConsoleResult:
         )
 
 
+TOO_LONG = (
+    f"The command is too long: the console takes {COMMAND_MAX_LENGTH:,} characters at most. "
+    "Put long values in a file (Files) and pass file://NAME."
+)
+
+
 @login_required
 @require_POST
 def console(request: AuthenticatedRequest) -> HttpResponse:
     account = account_of(request)
     form = ConsoleForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse("The command is too long.", status=400)
-    command = form.cleaned_data["command"]
-    result = _run_console(account, command) if command else ConsoleResult("", "", True)
+    if form.is_valid():
+        command = form.cleaned_data["command"]
+        result = _run_console(account, command) if command else ConsoleResult("", "", True)
+    else:  # only a command over the length limit fails: say so in the transcript
+        command = request.POST.get("command", "")[:80] + "…"
+        result = ConsoleResult(command, TOO_LONG, False)
     entry = _keep(account, command, result)
     fresh = {"id": entry.pk if entry else None, "output": result.output}
     if request.htmx:
         return _console_fragment(request, command, entry, fresh, result)
-    lab = lab_by_slug(form.cleaned_data.get("next") or "")
+    lab = lab_by_slug(request.POST.get("next") or "")
     if lab is not None:
         return views_labs.render_lab(request, account, lab, fresh=fresh)
     return render(request, "sandbox/home.html", _home_context(request, account, fresh=fresh))

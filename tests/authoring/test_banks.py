@@ -171,6 +171,7 @@ def test_an_unknown_state_action_is_a_bad_request(author_client, question):
         reverse("author_question_state", args=[question.pk]), {"action": "explode"}
     )
     assert response.status_code == 400
+    assert b"That request could not be read" in response.content
 
 
 def test_the_bank_page_lists_questions_with_statistics_columns(author_client, bank, question):

@@ -316,3 +316,13 @@ def test_cloudhsm_lab_pages_and_panels_with_a_live_cluster(logged_in, account):
     generated = logged_in.post("/sandbox/labs/cloudhsm-cluster/do/ca-generate/", **HTMX)
     assert b"Your session CA certificate" in generated.content
     assert b"PRIVATE KEY" not in generated.content
+
+
+def test_an_overlong_command_is_answered_in_the_transcript_not_with_an_error_page(logged_in):
+    long_command = "aws kms encrypt --plaintext " + "x" * 20_000
+    plain = logged_in.post("/sandbox/console/", {"command": long_command})
+    assert plain.status_code == 200
+    assert b"The command is too long" in plain.content
+    fragment = logged_in.post("/sandbox/console/", {"command": long_command}, **HTMX)
+    assert fragment.status_code == 200 and b"The command is too long" in fragment.content
+    assert "HX-Trigger" not in fragment  # the engine was not touched
