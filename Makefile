@@ -41,7 +41,7 @@ lint: setup-dev
 
 test: setup-dev
 	@scripts/install-chromium.sh
-	@if [ -x scripts/install-softhsm.sh ]; then scripts/install-softhsm.sh; fi
+	@scripts/install-pkcs11-tools.sh
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory pytest
 	@if $(PY) scripts/pg_ready.py; then \

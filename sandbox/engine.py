@@ -34,6 +34,10 @@ from emulator.cloudhsm import (
     run_command,
 )
 from emulator.cloudhsm.cli import COMMANDS as HSM_COMMANDS
+from emulator.cloudhsm.pkcs11.bridge import main as hsm_client_main
+from emulator.cloudhsm.pkcs11.wire import execute as hsm_client_call
+from emulator.cloudhsm.pkcs11.wire import from_json as wire_from_json
+from emulator.cloudhsm.pkcs11.wire import to_json as wire_to_json
 from emulator.cloudhsm.pki import create_ca, sign_csr
 from emulator.core import EngineError, OffsetClock, Sealer, SealingError, SystemRandom
 from emulator.inventory import Cluster, HsmKey, Inventory, KmsKey
@@ -69,12 +73,16 @@ __all__ = [
     "create_ca",
     "decode_request",
     "encode_response",
+    "hsm_client_call",
+    "hsm_client_main",
     "key_reference",
     "principal_arn",
     "run_command",
     "sandbox_sealer",
     "sandbox_subnets",
     "sign_csr",
+    "wire_from_json",
+    "wire_to_json",
 ]
 
 ZONE_SUFFIXES = ("a", "b", "c")

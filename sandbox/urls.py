@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import kms_api, views_account, views_console, views_files, views_labs
+from . import hsm_api, kms_api, views_account, views_console, views_files, views_labs
 
 urlpatterns = [
     path("", views_console.sandbox_home, name="sandbox_home"),
@@ -36,4 +36,5 @@ urlpatterns = [
     # because a POST cannot follow an APPEND_SLASH redirect.
     path("kms/", kms_api.kms_endpoint, name="sandbox_kms"),
     path("kms", kms_api.kms_endpoint, name="sandbox_kms_no_slash"),
+    path("cloudhsm/client/", hsm_api.hsm_client_endpoint, name="sandbox_hsm_client"),
 ]

@@ -218,6 +218,8 @@ if not SANDBOX_MASTER_KEY:
     ).decode()
 # Requests per second per sandbox access key on /sandbox/kms/ (ThrottlingException above it).
 SANDBOX_KMS_RATE_LIMIT = env_int("SANDBOX_KMS_RATE_LIMIT", 100)
+# A PKCS #11 application makes several HSM calls per operation (init, size query, final).
+SANDBOX_HSM_RATE_LIMIT = env_int("SANDBOX_HSM_RATE_LIMIT", 1000)
 
 CSRF_FAILURE_VIEW = "studyapp.views.csrf_failure"
 

@@ -82,6 +82,8 @@ class CloudHsm(HsmState):
     logout = sessions.logout
     close_session = sessions.close_session
     session_info = sessions.session_info
+    join_login = sessions.join_login
+    client_cluster_info = sessions.client_cluster_info
 
     # data plane: cluster activation, users and quorum
     activate_cluster = users.activate_cluster

@@ -206,6 +206,38 @@ def session_login(
         engine._storage.put("hsm.session", session_id, ctx.session)
 
 
+def join_login(engine: HsmState, session_id: str, logged_in_session_id: str) -> None:
+    """C_OpenSession in an application that is already logged in: PKCS#11 login belongs to
+    the application, so the new session gets the user of another of its sessions (same
+    cluster, still open and logged in) without a second password check."""
+    with engine._audited("Login", "anonymous") as audit:
+        ctx = load_session(engine, session_id)
+        audit.target = ctx.cluster["ClusterId"]
+        if ctx.username is not None:
+            raise Pkcs11Error("CKR_USER_ALREADY_LOGGED_IN", "this session is logged in")
+        source = load_session(engine, logged_in_session_id)
+        if source.username is None or source.cluster["ClusterId"] != ctx.cluster["ClusterId"]:
+            raise Pkcs11Error("CKR_USER_NOT_LOGGED_IN", "the application is not logged in")
+        audit.principal = source.username
+        audit.detail = {"joined": True}
+        ctx.session.update(username=source.username, role=source.role)
+        engine._storage.put("hsm.session", session_id, ctx.session)
+
+
+def client_cluster_info(engine: HsmState, cluster_id: str) -> JSON:
+    """What the CloudHSM client reports as its token (C_GetTokenInfo): the cluster's state
+    and ACTIVE HSMs, or CKR_TOKEN_NOT_PRESENT. Reads only; not audited, as the client's own
+    connection checks are not CloudTrail events."""
+    cluster = reachable_cluster(engine, cluster_id)
+    return {
+        "cluster_id": cluster_id,
+        "state": cluster["State"],
+        "active_hsms": len(active_hsms(cluster)),
+        "hsm_type": cluster.get("HsmType", "hsm1.medium"),
+        "activated": bool(cluster["_"]["activated"]),
+    }
+
+
 def logout(engine: HsmState, session_id: str) -> None:
     """C_Logout: the session stays open but unauthenticated; its session keys are gone and
     private handles become CKR_OBJECT_HANDLE_INVALID."""

@@ -9,7 +9,7 @@ equal, except for the short list of CloudHSM-profile differences in
 The scenarios cover every row of the outcomes table in /work/shared/SANDBOX.md plus
 known-answer checks where both tokens must produce the very same bytes.
 
-SoftHSM2 comes from Debian (``scripts/install-softhsm.sh``); the SoftHSM tests are marked
+SoftHSM2 comes from Debian (``scripts/install-pkcs11-tools.sh``); the SoftHSM tests are marked
 ``softhsm`` and fail, not skip, when it is missing.
 """
 
@@ -410,7 +410,7 @@ def _softhsm_module() -> str:
         if os.path.exists(candidate):
             return candidate
     pytest.fail(
-        "SoftHSM2 is not installed (no libsofthsm2.so): run scripts/install-softhsm.sh "
+        "SoftHSM2 is not installed (no libsofthsm2.so): run scripts/install-pkcs11-tools.sh "
         "(as root) before the conformance tests",
         pytrace=False,
     )
@@ -423,10 +423,12 @@ class SoftHsmToken(Token):
     """A SoftHSM2 token in its own SOFTHSM2_CONF; keys are python-pkcs11 objects."""
 
     name = "softhsm"
+    wrong_pin_value = "00000000"
 
-    def __init__(self, pkcs11: Any, token: Any) -> None:
+    def __init__(self, pkcs11: Any, token: Any, user_pin: str = USER_PIN) -> None:
         self.p = pkcs11
         self.token = token
+        self.user_pin = user_pin
         self.sessions: list[Any] = []
         self.with_pin: list[Any] = []  # sessions that performed C_Login
         self.counter = 0
@@ -467,7 +469,7 @@ class SoftHsmToken(Token):
     def open(self, *, login: bool = True, read_write: bool = True) -> Any:
         # Login is application-wide in PKCS#11: only the first login needs the PIN.
         if login and not self.with_pin:
-            session = self.token.open(rw=read_write, user_pin=USER_PIN)
+            session = self.token.open(rw=read_write, user_pin=self.user_pin)
             self.with_pin.append(session)
         else:
             session = self.token.open(rw=read_write)
@@ -486,11 +488,11 @@ class SoftHsmToken(Token):
             self.close(session)
 
     def wrong_pin(self) -> Outcome:
-        return self.outcome(lambda: self.token.open(user_pin="00000000").close())
+        return self.outcome(lambda: self.token.open(user_pin=self.wrong_pin_value).close())
 
     def second_login(self) -> Outcome:
         self.open()
-        return self.outcome(lambda: self.token.open(user_pin=USER_PIN).close())
+        return self.outcome(lambda: self.token.open(user_pin=self.user_pin).close())
 
     def private_handle_after_logout(self) -> Outcome:
         viewer = self.open(login=False)
@@ -502,8 +504,8 @@ class SoftHsmToken(Token):
 
     def twelve_wrong_pins(self) -> Outcome:
         for _ in range(12):
-            self.outcome(lambda: self.token.open(user_pin="00000000").close())
-        return self.outcome(lambda: self.token.open(user_pin=USER_PIN).close())
+            self.outcome(lambda: self.token.open(user_pin=self.wrong_pin_value).close())
+        return self.outcome(lambda: self.token.open(user_pin=self.user_pin).close())
 
     def _label(self, base: str) -> str:
         self.counter += 1
@@ -1025,7 +1027,7 @@ def test_a_missing_softhsm_fails_with_the_install_hint(monkeypatch):
     monkeypatch.setattr(
         "tests.emulator.conformance.test_pkcs11_conformance.SOFTHSM_MODULES", ("/nowhere.so",)
     )
-    with pytest.raises(pytest.fail.Exception, match=r"scripts/install-softhsm\.sh"):
+    with pytest.raises(pytest.fail.Exception, match=r"scripts/install-pkcs11-tools\.sh"):
         _softhsm_module()
 
 
@@ -1038,7 +1040,7 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsmToken]:
     util = shutil.which("softhsm2-util")
     if util is None:
         pytest.fail(
-            "softhsm2-util is missing: run scripts/install-softhsm.sh (as root)", pytrace=False
+            "softhsm2-util is missing: run scripts/install-pkcs11-tools.sh (as root)", pytrace=False
         )
     root = tmp_path_factory.mktemp("softhsm")
     (root / "tokens").mkdir()

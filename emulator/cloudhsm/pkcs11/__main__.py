@@ -1,0 +1,3 @@
+from .bridge import main
+
+raise SystemExit(main())

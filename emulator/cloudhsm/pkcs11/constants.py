@@ -1,0 +1,227 @@
+"""PKCS #11 numbers (v2.40 headers) for what the CloudHSM client speaks, and their names in the
+engine. ``tests/emulator/pkcs11`` checks every number against python-pkcs11's enums."""
+
+from __future__ import annotations
+
+CKR: dict[str, int] = {
+    "CKR_OK": 0x0,
+    "CKR_HOST_MEMORY": 0x2,
+    "CKR_SLOT_ID_INVALID": 0x3,
+    "CKR_GENERAL_ERROR": 0x5,
+    "CKR_FUNCTION_FAILED": 0x6,
+    "CKR_ARGUMENTS_BAD": 0x7,
+    "CKR_ATTRIBUTE_READ_ONLY": 0x10,
+    "CKR_ATTRIBUTE_SENSITIVE": 0x11,
+    "CKR_ATTRIBUTE_TYPE_INVALID": 0x12,
+    "CKR_ATTRIBUTE_VALUE_INVALID": 0x13,
+    "CKR_ACTION_PROHIBITED": 0x1B,
+    "CKR_DATA_INVALID": 0x20,
+    "CKR_DATA_LEN_RANGE": 0x21,
+    "CKR_DEVICE_ERROR": 0x30,
+    "CKR_DEVICE_MEMORY": 0x31,
+    "CKR_DEVICE_REMOVED": 0x32,
+    "CKR_ENCRYPTED_DATA_INVALID": 0x40,
+    "CKR_ENCRYPTED_DATA_LEN_RANGE": 0x41,
+    "CKR_FUNCTION_NOT_SUPPORTED": 0x54,
+    "CKR_KEY_HANDLE_INVALID": 0x60,
+    "CKR_KEY_SIZE_RANGE": 0x62,
+    "CKR_KEY_TYPE_INCONSISTENT": 0x63,
+    "CKR_KEY_FUNCTION_NOT_PERMITTED": 0x68,
+    "CKR_KEY_NOT_WRAPPABLE": 0x69,
+    "CKR_KEY_UNEXTRACTABLE": 0x6A,
+    "CKR_MECHANISM_INVALID": 0x70,
+    "CKR_MECHANISM_PARAM_INVALID": 0x71,
+    "CKR_OBJECT_HANDLE_INVALID": 0x82,
+    "CKR_OPERATION_ACTIVE": 0x90,
+    "CKR_OPERATION_NOT_INITIALIZED": 0x91,
+    "CKR_PIN_INCORRECT": 0xA0,
+    "CKR_PIN_INVALID": 0xA1,
+    "CKR_PIN_LEN_RANGE": 0xA2,
+    "CKR_PIN_LOCKED": 0xA4,
+    "CKR_SESSION_COUNT": 0xB1,
+    "CKR_SESSION_HANDLE_INVALID": 0xB3,
+    "CKR_SESSION_PARALLEL_NOT_SUPPORTED": 0xB4,
+    "CKR_SESSION_READ_ONLY": 0xB5,
+    "CKR_SIGNATURE_INVALID": 0xC0,
+    "CKR_SIGNATURE_LEN_RANGE": 0xC1,
+    "CKR_TEMPLATE_INCOMPLETE": 0xD0,
+    "CKR_TEMPLATE_INCONSISTENT": 0xD1,
+    "CKR_TOKEN_NOT_PRESENT": 0xE0,
+    "CKR_USER_ALREADY_LOGGED_IN": 0x100,
+    "CKR_USER_NOT_LOGGED_IN": 0x101,
+    "CKR_USER_PIN_NOT_INITIALIZED": 0x102,
+    "CKR_USER_TYPE_INVALID": 0x103,
+    "CKR_USER_ANOTHER_ALREADY_LOGGED_IN": 0x104,
+    "CKR_WRAPPED_KEY_INVALID": 0x110,
+    "CKR_WRAPPED_KEY_LEN_RANGE": 0x112,
+    "CKR_RANDOM_SEED_NOT_SUPPORTED": 0x120,
+    "CKR_CURVE_NOT_SUPPORTED": 0x140,
+    "CKR_BUFFER_TOO_SMALL": 0x150,
+    "CKR_CRYPTOKI_NOT_INITIALIZED": 0x190,
+    "CKR_CRYPTOKI_ALREADY_INITIALIZED": 0x191,
+    "CKR_FUNCTION_REJECTED": 0x200,
+}
+
+# Object classes and key types: PKCS #11 number -> engine name.
+CKO = {2: "public-key", 3: "private-key", 4: "secret-key"}
+CKO_NUMBER = {name: number for number, name in CKO.items()}
+CKK = {0x0: "rsa", 0x3: "ec", 0x10: "generic-secret", 0x1F: "aes"}
+CKK_NUMBER = {name: number for number, name in CKK.items()}
+CKU_SO, CKU_USER, CKU_CONTEXT_SPECIFIC = 0, 1, 2
+
+# Attributes.
+CKA_CLASS = 0x0
+CKA_TOKEN = 0x1
+CKA_PRIVATE = 0x2
+CKA_LABEL = 0x3
+CKA_VALUE = 0x11
+CKA_TRUSTED = 0x86
+CKA_CHECK_VALUE = 0x90
+CKA_KEY_TYPE = 0x100
+CKA_ID = 0x102
+CKA_SENSITIVE = 0x103
+CKA_MODULUS = 0x120
+CKA_MODULUS_BITS = 0x121
+CKA_PUBLIC_EXPONENT = 0x122
+CKA_PRIVATE_EXPONENT = 0x123
+CKA_PRIME_1 = 0x124
+CKA_PRIME_2 = 0x125
+CKA_EXPONENT_1 = 0x126
+CKA_EXPONENT_2 = 0x127
+CKA_COEFFICIENT = 0x128
+CKA_VALUE_LEN = 0x161
+CKA_KEY_GEN_MECHANISM = 0x166
+CKA_EC_PARAMS = 0x180
+CKA_EC_POINT = 0x181
+CKA_ALWAYS_AUTHENTICATE = 0x202
+CKA_WRAP_TEMPLATE = 0x40000211
+CKA_UNWRAP_TEMPLATE = 0x40000212
+CKA_ALLOWED_MECHANISMS = 0x40000600
+
+# Boolean attributes: number -> the engine's (CloudHSM CLI's) attribute name.
+BOOLEAN_ATTRIBUTES = {
+    CKA_TOKEN: "token",
+    CKA_PRIVATE: "private",
+    CKA_TRUSTED: "trusted",
+    CKA_SENSITIVE: "sensitive",
+    0x104: "encrypt",
+    0x105: "decrypt",
+    0x106: "wrap",
+    0x107: "unwrap",
+    0x108: "sign",
+    0x10A: "verify",
+    0x10C: "derive",
+    0x162: "extractable",
+    0x163: "local",
+    0x164: "never-extractable",
+    0x165: "always-sensitive",
+    0x170: "modifiable",
+    0x172: "destroyable",
+    0x210: "wrap-with-trusted",
+}
+BOOLEAN_NUMBER = {name: number for number, name in BOOLEAN_ATTRIBUTES.items()}
+
+# How p11-kit 0.24's rpc-message.c serializes an attribute value, by attribute type
+# (map_attribute_to_value_type): one byte, a uint64, a nested template, a mechanism list, a
+# date, or (everything else, CKA_DESTROYABLE included) a length-prefixed byte array.
+VALUE_BYTE = frozenset(
+    {0x1, 0x2, 0x86, 0x103, 0x104, 0x105, 0x106, 0x107, 0x108, 0x109, 0x10A, 0x10B, 0x10C}
+    | {0x162, 0x163, 0x164, 0x165, 0x170, 0x171, 0x200, 0x202, 0x210, 0x301, 0x302, 0x405}
+)
+VALUE_ULONG = frozenset(
+    {0x0, 0x80, 0x87, 0x88, 0x100, 0x121, 0x133, 0x134, 0x160, 0x161, 0x166, 0x201, 0x300}
+    | {0x400, 0x401, 0x402, 0x403, 0x404, 0x406, 0x500}
+)
+VALUE_TEMPLATE = frozenset({CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE})
+VALUE_MECHANISMS = frozenset({CKA_ALLOWED_MECHANISMS})
+VALUE_DATE = frozenset({0x110, 0x111})
+
+# Mechanisms: number -> the engine's mechanism name.
+CKM_RSA_PKCS_KEY_PAIR_GEN = 0x0
+CKM_RSA_PKCS_OAEP = 0x9
+CKM_RSA_PKCS_PSS = 0xD
+CKM_GENERIC_SECRET_KEY_GEN = 0x350
+CKM_EC_KEY_PAIR_GEN = 0x1040
+CKM_AES_KEY_GEN = 0x1080
+KEY_GENERATION = {
+    CKM_RSA_PKCS_KEY_PAIR_GEN: "rsa",
+    CKM_EC_KEY_PAIR_GEN: "ec",
+    CKM_AES_KEY_GEN: "aes",
+    CKM_GENERIC_SECRET_KEY_GEN: "generic-secret",
+}
+MECHANISMS = {
+    CKM_RSA_PKCS_OAEP: "CKM_RSA_PKCS_OAEP",
+    CKM_RSA_PKCS_PSS: "CKM_RSA_PKCS_PSS",
+    0x6: "CKM_SHA1_RSA_PKCS",
+    0xE: "CKM_SHA1_RSA_PKCS_PSS",
+    0x40: "CKM_SHA256_RSA_PKCS",
+    0x41: "CKM_SHA384_RSA_PKCS",
+    0x42: "CKM_SHA512_RSA_PKCS",
+    0x43: "CKM_SHA256_RSA_PKCS_PSS",
+    0x44: "CKM_SHA384_RSA_PKCS_PSS",
+    0x45: "CKM_SHA512_RSA_PKCS_PSS",
+    0x46: "CKM_SHA224_RSA_PKCS",
+    0x47: "CKM_SHA224_RSA_PKCS_PSS",
+    0x220: "CKM_SHA_1",
+    0x221: "CKM_SHA1_HMAC",
+    0x250: "CKM_SHA256",
+    0x251: "CKM_SHA256_HMAC",
+    0x255: "CKM_SHA224",
+    0x256: "CKM_SHA224_HMAC",
+    0x260: "CKM_SHA384",
+    0x261: "CKM_SHA384_HMAC",
+    0x270: "CKM_SHA512",
+    0x271: "CKM_SHA512_HMAC",
+    0x1041: "CKM_ECDSA",
+    0x1042: "CKM_ECDSA_SHA1",
+    0x1043: "CKM_ECDSA_SHA224",
+    0x1044: "CKM_ECDSA_SHA256",
+    0x1045: "CKM_ECDSA_SHA384",
+    0x1046: "CKM_ECDSA_SHA512",
+    0x1085: "CKM_AES_CBC_PAD",
+    0x1086: "CKM_AES_CTR",
+    0x1087: "CKM_AES_GCM",
+    0x2109: "CKM_AES_KEY_WRAP",
+    0x210A: "CKM_AES_KEY_WRAP_PAD",
+}
+# CK_RSA_PKCS_OAEP_PARAMS / CK_RSA_PKCS_PSS_PARAMS: hashAlg and MGF numbers -> hash name.
+HASH_MECHANISMS = {0x220: "sha1", 0x255: "sha224", 0x250: "sha256", 0x260: "sha384"}
+HASH_MECHANISMS[0x270] = "sha512"
+MGF1 = {1: "sha1", 5: "sha224", 2: "sha256", 3: "sha384", 4: "sha512"}
+CKZ_DATA_SPECIFIED = 1
+
+# CK_MECHANISM_INFO flags.
+CKF_HW = 0x1
+CKF_ENCRYPT = 0x100
+CKF_DECRYPT = 0x200
+CKF_DIGEST = 0x400
+CKF_SIGN = 0x800
+CKF_VERIFY = 0x2000
+CKF_GENERATE = 0x8000
+CKF_GENERATE_KEY_PAIR = 0x10000
+CKF_WRAP = 0x20000
+CKF_UNWRAP = 0x40000
+CKF_EC_NAMED_CURVE = 0x800000
+CKF_EC_UNCOMPRESS = 0x1000000
+
+# Slot, token and session flags.
+CKF_TOKEN_PRESENT = 0x1
+CKF_HW_SLOT = 0x4
+CKF_RNG = 0x1
+CKF_LOGIN_REQUIRED = 0x4
+CKF_USER_PIN_INITIALIZED = 0x8
+CKF_TOKEN_INITIALIZED = 0x400
+CKF_RW_SESSION = 0x2
+CKF_SERIAL_SESSION = 0x4
+CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS = 0, 1
+CKS_RW_PUBLIC_SESSION, CKS_RW_USER_FUNCTIONS = 2, 3
+UNAVAILABLE = 0xFFFFFFFFFFFFFFFF  # CK_UNAVAILABLE_INFORMATION as a 64-bit CK_ULONG
+
+# EC named curves: DER of the OID (CKA_EC_PARAMS) <-> the engine's curve name.
+CURVE_OIDS = {
+    bytes.fromhex("06082a8648ce3d030107"): "secp256r1",
+    bytes.fromhex("06052b81040022"): "secp384r1",
+    bytes.fromhex("06052b81040023"): "secp521r1",
+    bytes.fromhex("06052b8104000a"): "secp256k1",
+}
+CURVE_PARAMS = {name: der for der, name in CURVE_OIDS.items()}
