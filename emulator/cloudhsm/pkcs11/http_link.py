@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
+import socket
 import urllib.parse
 from typing import Any
 
@@ -66,22 +68,32 @@ class HttpLink:
         )
 
     def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
+        """One request. A call is not idempotent, so it is never sent twice: a kept-alive
+        connection the server has closed is noticed (and replaced) before sending."""
+        connection = self._connect()
+        if connection.sock is not None and _closed_by_peer(connection.sock):
+            self.close()
             connection = self._connect()
-            try:
-                connection.request("POST", path, body=body, headers=headers)
-                response = connection.getresponse()
-                return response.status, response.read()
-            except (OSError, http.client.HTTPException) as error:
-                connection.close()
-                self._connection = None
-                if attempt == 2:
-                    raise Pkcs11Error(
-                        "CKR_DEVICE_ERROR", f"cannot reach the HSMs at {self.endpoint}: {error}"
-                    ) from None
-        raise AssertionError("unreachable")
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise Pkcs11Error(
+                "CKR_DEVICE_ERROR", f"cannot reach the HSMs at {self.endpoint}: {error}"
+            ) from None
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """An idle kept-alive socket that is readable has been closed (or is broken)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)

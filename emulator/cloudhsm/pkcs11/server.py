@@ -66,7 +66,9 @@ def initialize(library: Pkcs11Library, reader: Reader, writer: Writer) -> None:
 
 @handler
 def finalize(library: Pkcs11Library, reader: Reader, writer: Writer) -> None:
-    library.finalize()
+    """Answered at once; ``serve`` closes the sessions after replying, because a caller may
+    sit inside C_Finalize (holding what the HSMs need, as python-pkcs11 holds the GIL) until
+    the answer comes."""
 
 
 @handler
@@ -364,5 +366,7 @@ def serve(library: Pkcs11Library, incoming: BinaryIO, outgoing: BinaryIO) -> Non
                 return
             code, body = frame
             write_frame(outgoing, code, handle(library, body))
+            if body[:4] == CALL_IDS["C_Finalize"].to_bytes(4, "big"):
+                library.finalize()
     finally:
         library.finalize()

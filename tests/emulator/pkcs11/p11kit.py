@@ -25,22 +25,19 @@ def client_module() -> str:
 
 
 def connect(address: str) -> Any:
-    """python-pkcs11's library object over p11-kit-client.so, (re)initialized so that the
-    client spawns ``address`` (``|command ...``) afresh."""
+    """python-pkcs11's library object over p11-kit-client.so, loaded afresh so that the client
+    spawns ``address`` (``|command ...``): p11-kit reads P11_KIT_SERVER_ADDRESS in
+    C_GetFunctionList, so the module is unloaded and loaded again."""
     import pkcs11
 
     module = client_module()
     os.environ["P11_KIT_SERVER_ADDRESS"] = address
-    library = pkcs11._loaded.get(module)
-    if library is not None and library.initialized:
-        library.finalize()
+    pkcs11.unload(module)
     return pkcs11.lib(module)
 
 
 def disconnect() -> None:
     import pkcs11
 
-    library = pkcs11._loaded.get(client_module())
-    if library is not None and library.initialized:
-        library.finalize()
+    pkcs11.unload(client_module())
     os.environ.pop("P11_KIT_SERVER_ADDRESS", None)
