@@ -55,7 +55,8 @@ def token(live_server, credentials, cluster_id, aws_environment):
         yield library.get_token()
     finally:
         disconnect()
-        import time, threading
+        import threading
+        import time
 
         print("THREADS", [t.name for t in threading.enumerate()])
         time.sleep(2)
@@ -121,7 +122,7 @@ def test_keys_made_through_pkcs11_are_the_consoles_keys(token, account):
 
 
 def test_a_console_key_is_usable_through_pkcs11(token, account):
-    from pkcs11 import Attribute, KeyType, Mechanism, MGF, ObjectClass
+    from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 
     run(account, f"login --username alice --role crypto-user --password {ALICE_PASSWORD}")
     run(
