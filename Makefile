@@ -65,6 +65,7 @@ pytest-postgres: setup-dev
 
 bench: setup-dev
 	@scripts/install-wrk.sh
+	@scripts/install-pkcs11-tools.sh
 	$(PY) benchmarks/run_all.py
 
 clean:

@@ -196,6 +196,20 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def prepare_learner(env: dict[str, str]) -> dict[str, str]:
+    """Migrate, create the learner ``bench-learner`` and return a fresh access key of theirs."""
+    manage(env, "migrate", "--noinput")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('bench-learner', password=None)",
+    )
+    credentials: dict[str, str] = json.loads(manage(env, "sandbox_credentials", "bench-learner"))
+    return credentials
+
+
 def start_sandbox(env: dict[str, str], workers: int, threads: int, port: int) -> subprocess.Popen:
     gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
     worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
@@ -261,15 +275,7 @@ def main() -> int:
     processes: list[subprocess.Popen] = []
     try:
         print("Preparing: migrate, a learner, sandbox access keys ...", flush=True)
-        manage(env, "migrate", "--noinput")
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from django.contrib.auth import get_user_model; "
-            "get_user_model().objects.create_user('bench-learner', password=None)",
-        )
-        credentials = json.loads(manage(env, "sandbox_credentials", "bench-learner"))
+        credentials = prepare_learner(env)
         sandbox_port, moto_port = free_port(), free_port()
         sandbox = start_sandbox(env, args.workers, args.threads, sandbox_port)
         moto = start_moto(moto_port)

@@ -367,6 +367,7 @@ class AuditLog:
         self._storage = storage
         self._log = log
         self._clock = clock
+        self.source: str | None = None  # the calling client, as CloudTrail's userAgent
         # Where fresh events go without a copy: only a MemoryStorage (not a subclass).
         self._adopt = storage._event_list(log).append if type(storage) is MemoryStorage else None
 
@@ -397,6 +398,8 @@ class AuditLog:
             "result": result,
             "detail": detail or {},
         }
+        if self.source is not None:
+            event["source"] = self.source
         if fresh and self._adopt is not None:
             self._adopt(event)
         else:

@@ -53,6 +53,7 @@ from .storage_orm import OrmStorage
 __all__ = [
     "HSM_COMMANDS",
     "OPERATION_SCHEMAS",
+    "PKCS11_CLIENT",
     "CliContext",
     "CloudHsm",
     "CloudHsmInvalidRequestException",
@@ -86,6 +87,7 @@ __all__ = [
 ]
 
 ZONE_SUFFIXES = ("a", "b", "c")
+PKCS11_CLIENT = "CloudHSM PKCS #11 library"
 
 
 @functools.cache
@@ -152,15 +154,25 @@ class SandboxEngine:
             account.region,
         )
 
-    @cached_property
-    def hsm(self) -> CloudHsm:
+    def _cloudhsm(self, client: str | None = None) -> CloudHsm:
         return CloudHsm(
             *self._host(),
             max_clusters=self.account.max_clusters,
             max_hsms=self.account.max_hsms,
             caller=self.principal,
             subnet_zones=sandbox_subnets(self.account),
+            client=client,
         )
+
+    @cached_property
+    def hsm(self) -> CloudHsm:
+        return self._cloudhsm()
+
+    @cached_property
+    def pkcs11_hsm(self) -> CloudHsm:
+        """The HSMs as the CloudHSM PKCS #11 client reaches them: audit events carry
+        ``source`` PKCS11_CLIENT."""
+        return self._cloudhsm(PKCS11_CLIENT)
 
     @cached_property
     def kms(self) -> Kms:

@@ -11,7 +11,6 @@ request the endpoint refuses before the HSMs see it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from typing import Any
@@ -21,8 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .engine import HsmError, hsm_client_call, wire_from_json, wire_to_json
-from .services import access_key_mark_used, engine_transaction, sandbox_call_locked
-from .signed_api import ApiError, authenticate, lock_account, read_body, throttle
+from .signed_api import ApiError, authenticate, read_body, run_as_key, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +43,10 @@ def _handle(request: HttpRequest) -> JsonResponse:
     key = authenticate(request, body, service="cloudhsm")
     throttle(key, service="cloudhsm", limit=settings.SANDBOX_HSM_RATE_LIMIT)
     call, arguments = _parse(body)
-    with engine_transaction():
-        account = lock_account(key.account_id)
-        access_key_mark_used(key=key, now=dt.datetime.now(dt.UTC))
-        try:
-            result = sandbox_call_locked(
-                account=account,
-                action=lambda engine: hsm_client_call(engine.hsm, call, arguments),
-                principal_user=key.user_name,
-            )
-        except HsmError as error:
-            # Returned, not raised, so that what the HSM wrote (audit, failed logins) commits.
-            return JsonResponse({"error": error.code, "message": error.message}, status=400)
+    try:
+        result = run_as_key(key, lambda engine: hsm_client_call(engine.pkcs11_hsm, call, arguments))
+    except HsmError as error:
+        return JsonResponse({"error": error.code, "message": error.message}, status=400)
     return JsonResponse({"result": wire_to_json(result)})
 
 

@@ -9,7 +9,6 @@ keys, ``user/analyst`` for keys issued to lab 3's second principal.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import uuid
@@ -20,8 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .engine import OPERATION_SCHEMAS, KmsError, decode_request, encode_response
-from .services import access_key_mark_used, engine_transaction, sandbox_call_locked
-from .signed_api import ApiError, authenticate, lock_account, read_body, throttle
+from .signed_api import ApiError, authenticate, read_body, run_as_key, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +61,10 @@ def _handle(request: HttpRequest, request_id: str) -> HttpResponse:
     engine_params = decode_request(operation, _parse_body(body))
     # The account row is locked only around the engine call, so concurrent requests of
     # one learner wait for each other's engine work, not for each other's signature checks.
-    with engine_transaction():
-        account = lock_account(key.account_id)
-        access_key_mark_used(key=key, now=dt.datetime.now(dt.UTC))
-        try:
-            result = sandbox_call_locked(
-                account=account,
-                action=lambda engine: engine.kms_call(operation, engine_params),
-                principal_user=key.user_name,
-            )
-        except KmsError as error:
-            # Returned, not raised, so the audit event of the failed call is committed.
-            return _error(error.code, error.message, error.status, request_id)
+    try:
+        result = run_as_key(key, lambda engine: engine.kms_call(operation, engine_params))
+    except KmsError as error:
+        return _error(error.code, error.message, error.status, request_id)
     return _json_response(encode_response(result), 200, request_id)
 
 

@@ -100,6 +100,16 @@ def access_keys_of(*, account: SandboxAccount) -> QuerySet[SandboxAccessKey]:
     return account.access_keys.order_by("-status", "-created_at", "-id")
 
 
+def newest_root_access_key_id(*, account: SandboxAccount) -> str | None:
+    """The id of the account root's newest active access key (the secret stays hidden)."""
+    return (
+        account.access_keys.filter(user_name="root", status=SandboxAccessKey.Status.ACTIVE)
+        .order_by("-created_at")
+        .values_list("access_key_id", flat=True)
+        .first()
+    )
+
+
 def files_of(*, account: SandboxAccount) -> QuerySet[SandboxFile]:
     return account.files.defer("content").order_by("name")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
@@ -16,8 +17,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import sigv4
+from .engine import EngineError, SandboxEngine
 from .models import SandboxAccessKey, SandboxAccount
-from .services import access_key_secret
+from .services import (
+    access_key_mark_used,
+    access_key_secret,
+    engine_transaction,
+    sandbox_call_locked,
+)
 from .storage_orm import model_field
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -164,3 +171,17 @@ def throttle(key: SandboxAccessKey, *, service: str, limit: int) -> None:
         count = 1
     if count > limit:
         raise ApiError("ThrottlingException", "Rate exceeded", 400)
+
+
+def run_as_key[T](key: SandboxAccessKey, action: Callable[[SandboxEngine], T]) -> T:
+    """Run ``action`` on the key's account as the key's principal, under the account's row
+    lock, recording the key's last use. An engine error is raised after the transaction has
+    committed, so what the engine wrote for the failed call (its audit event) is kept."""
+    with engine_transaction():
+        account = lock_account(key.account_id)
+        access_key_mark_used(key=key, now=dt.datetime.now(dt.UTC))
+        try:
+            return sandbox_call_locked(account=account, action=action, principal_user=key.user_name)
+        except EngineError as error:
+            failure = error
+    raise failure

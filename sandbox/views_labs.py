@@ -30,6 +30,7 @@ from .forms import (
     PkiVerifyForm,
 )
 from .labs import LABS, PACKAGE_SUFFIX, Lab, grade, lab_by_slug, lab_state, pki_tools, tools
+from .labs.client_lab import client_setup
 from .models import LabProgress, SandboxAccount
 from .views_common import account_of, changed, console_context
 
@@ -158,7 +159,17 @@ def _lab_context(
         "subnets": sandbox_subnets(account),
         **console_context(account),
         **_lab_panels(request, _panel_choices(account, snapshot.inventory), bound or {}),
+        "client_setup": _client_setup(request, account, snapshot.inventory, lab),
     }
+
+
+def _client_setup(
+    request: AuthenticatedRequest, account: SandboxAccount, inventory: Inventory, lab: Lab
+) -> dict[str, Any] | None:
+    if "hsm-client" not in lab.helpers:
+        return None
+    key_id = selectors.newest_root_access_key_id(account=account)
+    return client_setup(request, account.region, inventory, key_id)
 
 
 def _lab_or_404(slug: str) -> Lab:

@@ -167,8 +167,10 @@ class HsmState(EngineState):
         max_hsms: int = 28,
         caller: str | None = None,
         subnet_zones: Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> None:
         super().__init__(storage, clock, random, sealer, account_id, region, "hsm")
+        self._audit.source = client  # e.g. the PKCS #11 library: recorded on every event
         self.max_clusters = max_clusters
         self.max_hsms = max_hsms
         self.caller = caller or f"arn:aws:iam::{account_id}:root"

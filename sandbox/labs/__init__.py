@@ -12,6 +12,7 @@ from typing import Any
 from ..models import SandboxAccount, SandboxEvent, SandboxFile
 from ..selectors import engine_snapshot
 from .base import Check, Event, Grade, Lab, LabState, Step, StepResult, grade
+from .client_lab import LAB9
 from .hsm_integration_labs import LAB7, LAB8
 from .hsm_labs import LAB5, LAB6
 from .kms_labs import LAB1, LAB2, LAB3, LAB4, PACKAGE_SUFFIX
@@ -30,7 +31,7 @@ __all__ = [
     "lab_state",
 ]
 
-LABS: tuple[Lab, ...] = (LAB1, LAB2, LAB3, LAB4, LAB5, LAB6, LAB7, LAB8)
+LABS: tuple[Lab, ...] = (LAB1, LAB2, LAB3, LAB4, LAB5, LAB6, LAB7, LAB8, LAB9)
 _BY_SLUG = {lab.slug: lab for lab in LABS}
 MAX_PACKAGE_BYTES = 2 * 1024 * 1024
 
@@ -54,6 +55,19 @@ def _packages(account: SandboxAccount) -> dict[str, dict[str, Any]]:
     return packages
 
 
+def _signatures(account: SandboxAccount) -> dict[str, tuple[bytes, bytes]]:
+    rows = dict(
+        SandboxFile.objects.filter(account=account, size__lte=MAX_PACKAGE_BYTES).values_list(
+            "name", "content"
+        )
+    )
+    return {
+        name[: -len(".sig")]: (bytes(rows[name[: -len(".sig")]]), bytes(content))
+        for name, content in rows.items()
+        if name.endswith(".sig") and name[: -len(".sig")] in rows
+    }
+
+
 def lab_state(*, account: SandboxAccount) -> LabState:
     """Everything the graders may look at, read once (the clock's due work applied first)."""
     snapshot = engine_snapshot(account=account)
@@ -72,4 +86,5 @@ def lab_state(*, account: SandboxAccount) -> LabState:
         files=files,
         packages=_packages(account),
         clock_offset_seconds=account.clock_offset_seconds,
+        signatures=_signatures(account),
     )

@@ -98,6 +98,8 @@ class LabState:
     files: dict[str, str]  # name -> sha256
     packages: dict[str, JSON]  # envelope packages (lab 2) by file name
     clock_offset_seconds: int
+    # Uploaded signed files (lab 9): name -> (content, content of "<name>.sig").
+    signatures: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
 
     @property
     def root_arn(self) -> str:

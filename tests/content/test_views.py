@@ -151,3 +151,36 @@ def test_reading_anonymously_sets_no_cookie_but_signed_in_pages_carry_the_csrf_h
     assert "X-CSRFToken" not in anonymous.text
     client.force_login(learner)
     assert 'hx-headers=\'{"X-CSRFToken"' in client.get(url).text
+
+
+@pytest.mark.django_db
+def test_the_standard_api_result_links_to_the_pkcs11_lab(client):
+    from content import decision
+    from sandbox.labs import lab_by_slug
+
+    nodes = decision.default_tree()["nodes"]
+    labs = {node["lab"] for node in nodes.values() if "lab" in node}
+    assert labs and all(lab_by_slug(slug) is not None for slug in labs)
+    tree = decision.default_tree()
+
+    def path_to(node_id, target, taken):
+        if node_id == target:
+            return taken
+        for index, answer in enumerate(nodes[node_id].get("answers") or []):
+            found = path_to(answer["next"], target, [*taken, index])
+            if found is not None:
+                return found
+        return None
+
+    path = path_to(tree["start"], "result-cloudhsm-api", [])
+    walk = decision.walk(path)
+    assert walk.result is not None and walk.result["lab"] == "cloudhsm-client-pkcs11"
+    page = client.get(reverse("which_service"), {"a": ",".join(map(str, path))}).text
+    assert "/sandbox/labs/cloudhsm-client-pkcs11/" in page
+
+
+@pytest.mark.django_db
+def test_the_access_methods_lesson_links_to_lab_9(client):
+    lessons_sync()
+    page = client.get(reverse("lesson_detail", args=["access-methods"])).text
+    assert 'href="/sandbox/labs/cloudhsm-client-pkcs11/"' in page

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from sandbox.models import SandboxEvent
@@ -24,12 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PIN = f"alice:{ALICE_PASSWORD}"
 
 
-def bridge_address(live_server, cluster_id: str) -> str:
+def bridge_address(live_server, cluster_id: str, *, script: bool = False) -> str:
+    """``manage.py hsm_client``, or (``script``) the Django-free script lab 9 shows."""
     endpoint = live_server.url + "/sandbox/cloudhsm/client/"
-    return (
-        f"|{sys.executable} {ROOT / 'manage.py'} hsm_client --cluster {cluster_id} "
-        f"--endpoint {endpoint}"
+    program = (
+        ROOT / "scripts" / "cloudhsm_client.py" if script else f"{ROOT / 'manage.py'} hsm_client"
     )
+    return f"|{sys.executable} {program} --cluster {cluster_id} --endpoint {endpoint}"
 
 
 @pytest.fixture
@@ -185,66 +186,56 @@ def test_another_learners_cluster_is_not_reachable(
         disconnect()
 
 
-def test_pkcs11_tool_lists_the_slot_and_signs_a_file(
-    live_server, credentials, cluster_id, tmp_path
+def test_lab_9_with_pkcs11_tool_and_openssl(
+    live_server, client, learner, account, credentials, cluster_id, tmp_path
 ):
+    """Lab 9 end to end: the page shows this cluster's setup; pkcs11-tool lists the slot,
+    logs in, makes a key pair and signs; openssl verifies offline; the grader agrees."""
+    from sandbox.labs import grade, lab_by_slug, lab_state
+    from sandbox.services import file_save
+
+    lab = lab_by_slug("cloudhsm-client-pkcs11")
+    assert not grade(lab, lab_state(account=account)).passed_slugs
+    client.force_login(learner)
+    page = client.get(f"/sandbox/labs/{lab.slug}/").content.decode()
+    assert f"cloudhsm_client.py --cluster {cluster_id}" in page and credentials[0] in page
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": credentials[0],
         "AWS_SECRET_ACCESS_KEY": credentials[1],
         "AWS_REGION": "us-east-1",
-        "P11_KIT_SERVER_ADDRESS": bridge_address(live_server, cluster_id),
+        "P11_KIT_SERVER_ADDRESS": bridge_address(live_server, cluster_id, script=True),
+        "MODULE": client_module(),
     }
 
-    def tool(*args: str) -> str:
+    def shell(line: str) -> str:
         done = subprocess.run(
-            ["pkcs11-tool", "--module", client_module(), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            line, shell=True, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, done.stderr
-        return done.stdout
+        return done.stdout + done.stderr
 
-    assert cluster_id in tool("--list-slots")
-    tool(
-        "--login",
-        "--pin",
-        PIN,
-        "--keypairgen",
-        "--key-type",
-        "rsa:2048",
-        "--label",
-        "signer",
-        "--id",
-        "01",
+    assert cluster_id in shell("pkcs11-tool --module $MODULE --list-slots")
+    shell("pkcs11-tool --module $MODULE --list-objects")
+    login = f"pkcs11-tool --module $MODULE --login --pin {PIN}"
+    shell(f"{login} --list-objects")
+    shell(f"{login} --keypairgen --key-type rsa:2048 --label release-signer --id 09")
+    shell("echo 'version 1.0' > release.txt")
+    shell(
+        f"{login} --sign --id 09 --mechanism SHA256-RSA-PKCS --input-file release.txt "
+        "--output-file release.txt.sig"
     )
-    (tmp_path / "release.txt").write_bytes(b"version 1.0\n")
-    tool(
-        "--login",
-        "--pin",
-        PIN,
-        "--sign",
-        "--id",
-        "01",
-        "--mechanism",
-        "SHA256-RSA-PKCS",
-        "--input-file",
-        str(tmp_path / "release.txt"),
-        "--output-file",
-        str(tmp_path / "sig"),
+    shell("pkcs11-tool --module $MODULE --read-object --type pubkey --id 09 -o signer.der")
+    shell("openssl pkey -pubin -inform DER -in signer.der -out signer.pem")
+    verified = shell(
+        "openssl dgst -sha256 -verify signer.pem -signature release.txt.sig release.txt"
     )
-    tool(
-        "--read-object",
-        "--type",
-        "pubkey",
-        "--id",
-        "01",
-        "--output-file",
-        str(tmp_path / "signer.der"),
-    )
-    public = serialization.load_der_public_key((tmp_path / "signer.der").read_bytes())
-    public.verify(  # type: ignore[union-attr]
-        (tmp_path / "sig").read_bytes(), b"version 1.0\n", padding.PKCS1v15(), hashes.SHA256()
-    )
+    assert "Verified OK" in verified
+    graded = grade(lab, lab_state(account=account))
+    assert graded.passed_slugs == ["connect", "login", "keypair", "sign"]
+    for name in ("release.txt", "release.txt.sig"):
+        file_save(account=account, name=name, content=(tmp_path / name).read_bytes())
+    assert grade(lab, lab_state(account=account)).complete
+    file_save(account=account, name="release.txt", content=b"version 1.1\n")
+    check = grade(lab, lab_state(account=account)).results[-1].check
+    assert not check.passed and "does not verify" in check.detail

@@ -47,6 +47,12 @@ def engine_mechanism(mechanism: Mechanism, kind: str) -> tuple[str, dict[str, An
             options["salt_length"] = mechanism.salt_length
         elif mechanism.source_data:
             options["oaep_label"] = mechanism.source_data
+    elif name == "CKM_AES_GCM":
+        if mechanism.parameter is None or mechanism.tag_bits is None:
+            raise Pkcs11Error("CKR_MECHANISM_PARAM_INVALID", "CKM_AES_GCM needs CK_GCM_PARAMS")
+        options.update(
+            iv=mechanism.parameter, aad=mechanism.aad or b"", tag_bits=mechanism.tag_bits
+        )
     elif name in ("CKM_AES_CBC_PAD", "CKM_AES_CTR") and mechanism.parameter is not None:
         options["iv"] = mechanism.parameter
     elif mechanism.parameter:

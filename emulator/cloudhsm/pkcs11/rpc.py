@@ -115,6 +115,8 @@ class Mechanism:
     mgf: int | None = None
     salt_length: int | None = None  # PSS
     source_data: bytes | None = None  # OAEP label
+    aad: bytes | None = None  # GCM
+    tag_bits: int | None = None  # GCM
 
 
 @dataclass
@@ -210,6 +212,15 @@ class Reader:
                 return Mechanism(kind, hash_alg=hash_alg, mgf=mgf, salt_length=third)
             source = self.raw_array()
             return Mechanism(kind, hash_alg=hash_alg, mgf=mgf, source_data=source or None)
+        # p11-kit 0.25 and later also carry these (0.24's client refuses them before sending).
+        if kind == c.CKM_AES_GCM:
+            iv = self.raw_array()
+            self.ulong()  # ulIvBits
+            aad = self.raw_array()
+            return Mechanism(kind, iv, aad=aad or b"", tag_bits=self.ulong())
+        if kind == c.CKM_AES_CTR:
+            self.ulong()  # ulCounterBits
+            return Mechanism(kind, self.raw_array())
         return Mechanism(kind, self.raw_array())
 
     def done(self) -> None:

@@ -176,3 +176,44 @@ def test_the_numbers_are_pkcs11s():
         assert ObjectClass[name.upper().replace("-", "_")] == number
     for number, name in c.CKK.items():
         assert KeyType[name.upper().replace("-", "_")] == number
+
+
+def attribute(kind: int, value: bytes | int | bool) -> bytes:
+    if isinstance(value, bool):
+        return struct.pack(">IBI", kind, 1, 1) + bytes([value])
+    if isinstance(value, int):
+        return struct.pack(">IBI", kind, 1, 8) + ulong(value)
+    return struct.pack(">IBI", kind, 1, len(value)) + struct.pack(">I", len(value)) + value
+
+
+def template(*attributes: bytes) -> bytes:
+    return struct.pack(">I", len(attributes)) + b"".join(attributes)
+
+
+def test_aes_gcm_as_newer_p11_kit_clients_encode_it(library):
+    # p11-kit 0.25+ (rpc-message.c, p11_rpc_buffer_add_aes_gcm_mechanism_value): IV as a byte
+    # array, ulIvBits, AAD as a byte array, ulTagBits. Debian 12's 0.24 cannot send it.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    session = open_session(library)
+    login(library, session, f"alice:{PASSWORDS['alice']}".encode())
+    secret, iv = bytes(range(32)), bytes(12)
+    key_template = template(
+        attribute(c.CKA_CLASS, 4),
+        attribute(c.CKA_KEY_TYPE, 0x1F),
+        attribute(c.CKA_VALUE, secret),
+        attribute(0x104, True),  # CKA_ENCRYPT
+    )
+    name, reader = answer(handle(library, request("C_CreateObject", ulong(session), key_template)))
+    assert name == "C_CreateObject"
+    key = reader.ulong()
+    gcm = struct.pack(">I", c.CKM_AES_GCM) + struct.pack(">I", 12) + iv + ulong(96)
+    gcm += struct.pack(">I", 3) + b"aad" + ulong(128)
+    init = handle(library, request("C_EncryptInit", ulong(session), gcm, ulong(key)))
+    assert answer(init)[0] == "C_EncryptInit"
+    size_query = request("C_Encrypt", ulong(session), byte_array(b"hello"), struct.pack(">I", 0))
+    name, reader = answer(handle(library, size_query))
+    assert (name, reader.byte(), reader.uint32()) == ("C_Encrypt", 0, 5 + 16)
+    encrypt = request("C_Encrypt", ulong(session), byte_array(b"hello"), struct.pack(">I", 64))
+    name, reader = answer(handle(library, encrypt))
+    assert reader.byte_array() == AESGCM(secret).encrypt(iv, b"hello", b"aad")
