@@ -8,7 +8,10 @@ One run measures, with the same binding (python-pkcs11) and the same single-thre
   CloudHSM client library) -> HTTP with SigV4 -> the app under gunicorn on a temporary SQLite
   database -> the account's row lock, the engine and the HSM audit log: the whole path a
   learner's PKCS #11 application takes;
-* **softhsm**: python-pkcs11 -> SoftHSM2's libsofthsm2.so, in process, on a temporary token.
+* **softhsm**: python-pkcs11 -> SoftHSM2's libsofthsm2.so, in process, on a temporary token;
+* **direct**: python-pkcs11 -> p11-kit-client.so -> the same client library, with the engine
+  in that process on memory storage (no HTTP, no database): what the protocol and the library
+  cost, separated from the per-call HTTP request, SigV4 and database transaction.
 
 Operations: C_Sign with CKM_SHA256_RSA_PKCS (RSA-2048, 32 bytes of data), C_Encrypt with
 CKM_AES_GCM (1 KiB), and, because p11-kit 0.24's client cannot carry CKM_AES_GCM (it
@@ -151,6 +154,16 @@ def sandbox_session(env: dict[str, str], port: int, cluster_id: str, keys: dict[
     return pkcs11.lib(CLIENT_MODULE).get_token().open(rw=True, user_pin=ALICE)
 
 
+def direct_session(workdir: Path) -> Any:
+    import pkcs11
+
+    # p11-kit reads the address when the module is loaded: a copy is a second instance.
+    module = workdir / "p11-kit-client-direct.so"
+    shutil.copyfile(CLIENT_MODULE, module)
+    os.environ["P11_KIT_SERVER_ADDRESS"] = f"|{PYTHON} -m tests.emulator.pkcs11.direct_server"
+    return pkcs11.lib(str(module)).get_token().open(rw=True, user_pin=ALICE)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -162,6 +175,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="pkcs11-bench-"))
     env = django_env(workdir, None)
     env["SANDBOX_HSM_RATE_LIMIT"] = "1000000000"
+    # Plain HTTP on loopback: the client's calls carry PINs, so production insists on HTTPS.
+    env["SECURE_SSL_REDIRECT"] = "0"
     server = None
     try:
         print("Preparing: migrate, a learner with an ACTIVE cluster, an access key ...", flush=True)
@@ -170,9 +185,12 @@ def main() -> int:
         port = free_port()
         server = start_sandbox(env, workers=1, threads=4, port=port)
         wait_for(f"http://127.0.0.1:{port}/healthz")
+        print(f"Cluster {cluster_id}; server on port {port}.", flush=True)
+        sandbox = operations(sandbox_session(env, port, cluster_id, keys))
         loops = {
-            "sandbox": operations(sandbox_session(env, port, cluster_id, keys)),
+            "sandbox": sandbox,
             "softhsm": operations(softhsm_session(workdir)),
+            "direct": operations(direct_session(workdir)),
         }
         names = list(loops["softhsm"])
         rates: dict[tuple[str, str], list[float]] = {}
@@ -183,7 +201,10 @@ def main() -> int:
                     loop = table[name]
                     if callable(loop):
                         rates.setdefault((target, name), []).append(rate(loop, args.seconds))
-        print(f"\n{'operation':<26}{'sandbox/s':>12}{'softhsm/s':>12}{'ratio':>9}{'target':>9}")
+        print(
+            f"\n{'operation':<26}{'sandbox/s':>12}{'softhsm/s':>12}{'ratio':>9}{'target':>9}"
+            f"{'direct/s':>11}{'direct ratio':>14}"
+        )
         for name in names:
             soft = statistics.median(rates[("softhsm", name)])
             ours = loops["sandbox"][name]
@@ -193,7 +214,11 @@ def main() -> int:
                 print(f"{name:<26}{'n/a':>12}{soft:>12.0f}{'n/a':>9}{wanted:>9}  {ours}")
                 continue
             mine = statistics.median(rates[("sandbox", name)])
-            print(f"{name:<26}{mine:>12.0f}{soft:>12.0f}{mine / soft:>9.3f}{wanted:>9}")
+            direct = statistics.median(rates[("direct", name)])
+            print(
+                f"{name:<26}{mine:>12.0f}{soft:>12.0f}{mine / soft:>9.3f}{wanted:>9}"
+                f"{direct:>11.0f}{direct / soft:>14.3f}"
+            )
         print(
             "\nThe sandbox path is one HTTP request per C_Sign / C_Encrypt (C_*Init and the "
             "size query are answered by the client library); SoftHSM2 runs in process."

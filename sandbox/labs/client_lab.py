@@ -109,8 +109,7 @@ def client_setup(
         "access_key_id": access_key_id or "<access key id>",
         "has_access_key": access_key_id is not None,
         "region": region,
-        "address": f"|{sys.executable} {program} --cluster {cluster_id} "
-        f"--endpoint {endpoint}",
+        "address": f"|{sys.executable} {program} --cluster {cluster_id} --endpoint {endpoint}",
         "module": CLIENT_MODULE,
         "signed_file": SIGNED_FILE,
         "signature_file": SIGNATURE_FILE,

@@ -90,7 +90,7 @@ def test_login_errors_and_logout(token):
         after.generate_key(pkcs11.KeyType.AES, 256)
 
 
-def test_keys_made_through_pkcs11_are_the_consoles_keys(token, account):
+def test_keys_made_through_pkcs11_are_the_consoles_keys(token, account, client, learner):
     import pkcs11
     from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 
@@ -120,6 +120,9 @@ def test_keys_made_through_pkcs11_are_the_consoles_keys(token, account):
         SandboxEvent.objects.filter(account=account, log="hsm").values_list("operation", flat=True)
     )
     assert {"KeyGenerateSymmetric", "KeyGenerateAsymmetricPair", "Sign"} <= operations
+    # lab5-key from the console, and the three made here, in the architecture view
+    client.force_login(learner)
+    assert "4 token keys" in client.get("/sandbox/").content.decode()
 
 
 def test_a_console_key_is_usable_through_pkcs11(token, account):

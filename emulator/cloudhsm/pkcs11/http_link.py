@@ -53,6 +53,11 @@ class HttpLink:
         headers = dict(request.headers.items())
         path = self._parts.path or "/"
         status, payload = self._post(path, body, headers)
+        if 300 <= status < 400:
+            raise Pkcs11Error(
+                "CKR_DEVICE_ERROR",
+                f"the HSM endpoint redirects ({status}): use its https:// address as --endpoint",
+            )
         try:
             answer = json.loads(payload)
         except ValueError:
