@@ -183,7 +183,8 @@ def main() -> int:
         keys = prepare_learner(env)
         cluster_id = manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
         port = free_port()
-        server = start_sandbox(env, workers=1, threads=4, port=port)
+        # Sync workers, as the README deploys it (gthread adds latency for a lone client).
+        server = start_sandbox(env, workers=2, threads=1, port=port)
         wait_for(f"http://127.0.0.1:{port}/healthz")
         print(f"Cluster {cluster_id}; server on port {port}.", flush=True)
         sandbox = operations(sandbox_session(env, port, cluster_id, keys))
