@@ -37,6 +37,7 @@ class SignSpec:
 
 def _sign_mechanisms() -> dict[str, SignSpec]:
     table: dict[str, SignSpec] = {
+        "CKM_RSA_PKCS": SignSpec("rsa", "pkcs1-raw", None),  # over a DigestInfo (OpenSSL)
         "CKM_RSA_PKCS_PSS": SignSpec("rsa", "pss", None),
         "CKM_ECDSA": SignSpec("ec", "ecdsa", None),
     }
@@ -169,7 +170,8 @@ def sign(
     hash_name: str | None = None,
     salt_length: int | None = None,
 ) -> bytes:
-    """C_Sign: RSA PKCS#1 v1.5 (CKM_SHA256_RSA_PKCS ...), RSA-PSS (CKM_SHA256_RSA_PKCS_PSS,
+    """C_Sign: RSA PKCS#1 v1.5 (CKM_SHA256_RSA_PKCS ..., or CKM_RSA_PKCS over data the
+    caller hashed, as a DigestInfo), RSA-PSS (CKM_SHA256_RSA_PKCS_PSS,
     or CKM_RSA_PKCS_PSS over a digest with ``hash_name``), ECDSA (CKM_ECDSA over a digest,
     CKM_ECDSA_SHA256 ...; raw r||s) and HMAC (CKM_SHA256_HMAC ... with generic secrets)."""
     with sessions.key_call(engine, "Sign", session_id, handle) as (ctx, audit):
@@ -181,6 +183,8 @@ def sign(
             return prim.hmac_sign(engine._unseal(key), data, str(spec.hash_name))
         _expect(key, spec.key_type, ("private-key",), "sign")
         private_key = _private_key(engine, key)
+        if spec.scheme == "pkcs1-raw":
+            return prim.rsa_pkcs1_raw_sign(private_key, data)
         if spec.scheme == "pkcs1":
             return prim.rsa_pkcs1_sign(private_key, data, str(spec.hash_name))
         if spec.scheme == "pss":
@@ -215,7 +219,9 @@ def verify(
             return
         _expect(key, spec.key_type, ("public-key",), "verify")
         public_key = _public_key(key)
-        if spec.scheme == "pkcs1":
+        if spec.scheme == "pkcs1-raw":
+            prim.rsa_pkcs1_raw_verify(public_key, data, signature)
+        elif spec.scheme == "pkcs1":
             prim.rsa_pkcs1_verify(public_key, data, signature, str(spec.hash_name))
         elif spec.scheme == "pss":
             chosen = spec.hash_name or hash_name

@@ -46,6 +46,8 @@ __all__ = [
     "hmac_verify",
     "rsa_oaep_decrypt",
     "rsa_oaep_encrypt",
+    "rsa_pkcs1_raw_sign",
+    "rsa_pkcs1_raw_verify",
     "rsa_pkcs1_sign",
     "rsa_pkcs1_verify",
     "rsa_pss_sign",
@@ -255,6 +257,61 @@ def rsa_pkcs1_verify(
         public_key.verify(signature, data, padding.PKCS1v15(), hash_algorithm(hash_name))
     except InvalidSignature:
         raise Pkcs11Error("CKR_SIGNATURE_INVALID", "signature does not verify") from None
+
+
+# DER DigestInfo prefixes (RFC 8017, section 9.2, note 1): what CKM_RSA_PKCS signs when a
+# caller such as OpenSSL's PKCS #11 engine has hashed the data itself.
+_DIGEST_INFO = {
+    bytes.fromhex("3021300906052b0e03021a05000414"): "sha1",
+    bytes.fromhex("302d300d06096086480165030402040500041c"): "sha224",
+    bytes.fromhex("3031300d060960864801650304020105000420"): "sha256",
+    bytes.fromhex("3041300d060960864801650304020205000430"): "sha384",
+    bytes.fromhex("3051300d060960864801650304020305000440"): "sha512",
+}
+
+
+def _prehashed(data: bytes) -> tuple[bytes, str] | None:
+    for prefix, name in _DIGEST_INFO.items():
+        digest = data[len(prefix) :]
+        if data.startswith(prefix) and len(digest) == hash_algorithm(name).digest_size:
+            return digest, name
+    return None
+
+
+def _raw_block(key_size: int, data: bytes) -> int:
+    size = (key_size + 7) // 8
+    if len(data) > size - 11:
+        raise Pkcs11Error("CKR_DATA_LEN_RANGE", "CKM_RSA_PKCS signs at most k - 11 bytes")
+    block = b"\x00\x01" + b"\xff" * (size - 3 - len(data)) + b"\x00" + data
+    return int.from_bytes(block, "big")
+
+
+def rsa_pkcs1_raw_sign(private_key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+    """CKM_RSA_PKCS sign: EMSA-PKCS1-v1_5 padding around ``data`` as given (usually a
+    DigestInfo), then the private-key operation."""
+    prehashed = _prehashed(data)
+    if prehashed is not None:
+        digest, name = prehashed
+        return private_key.sign(digest, padding.PKCS1v15(), Prehashed(hash_algorithm(name)))
+    numbers = private_key.private_numbers()
+    block = _raw_block(private_key.key_size, data)
+    # CRT, as an HSM computes it.
+    m1, m2 = pow(block, numbers.dmp1, numbers.p), pow(block, numbers.dmq1, numbers.q)
+    value = m2 + numbers.q * ((numbers.iqmp * (m1 - m2)) % numbers.p)
+    return value.to_bytes((private_key.key_size + 7) // 8, "big")
+
+
+def rsa_pkcs1_raw_verify(public_key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> None:
+    """CKM_RSA_PKCS verify; CKR_SIGNATURE_INVALID unless ``signature`` pads ``data``."""
+    numbers = public_key.public_numbers()
+    size = (public_key.key_size + 7) // 8
+    if len(signature) != size:
+        raise Pkcs11Error("CKR_SIGNATURE_LEN_RANGE", "the signature has the wrong length")
+    value = int.from_bytes(signature, "big")
+    if value >= numbers.n or pow(value, numbers.e, numbers.n) != _raw_block(
+        public_key.key_size, data
+    ):
+        raise Pkcs11Error("CKR_SIGNATURE_INVALID", "signature does not verify")
 
 
 def _pss(hash_name: str, salt_length: int | None) -> padding.PSS:

@@ -204,6 +204,15 @@ with lib.get_token().open(rw=True, user_pin="alice:<password>") as session:
     signature = private.sign(digest, mechanism=Mechanism.ECDSA)
 ```
 
+**From OpenSSL** (`apt-get install libengine-pkcs11-openssl`), signing with the same HSM key:
+
+```
+PKCS11_MODULE_PATH=$MODULE openssl dgst -sha256 -engine pkcs11 -keyform engine -sign \\
+    'pkcs11:object=release-signer;type=private;pin-value=alice%3A<password>' -out by-openssl.sig release.txt
+```
+
+OpenSSL hashes the file and asks the HSM for a CKM_RSA_PKCS signature of the DigestInfo.
+
 **What p11-kit 0.24 (Debian 12) cannot carry**: its client serializes only mechanisms
 without parameters plus RSA-OAEP and RSA-PSS, so AES-GCM, AES-CBC-PAD and the AES key wraps
 answer `CKR_MECHANISM_INVALID` before anything reaches the HSM. The server side speaks them;

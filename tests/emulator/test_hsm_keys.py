@@ -654,6 +654,30 @@ def test_rsa_pkcs1_signatures_verify_offline(hsm, alice, hash_name):
     )
 
 
+def test_ckm_rsa_pkcs_signs_a_digest_info_or_raw_data(hsm, alice):
+    """CKM_RSA_PKCS, as OpenSSL's PKCS #11 engine uses it: the caller hashes and wraps the
+    digest in a DigestInfo; the HSM pads and signs. Other short data is signed as given."""
+    import hashlib
+
+    public, private = _rsa_pair(hsm, alice)
+    digest_info = bytes.fromhex("3031300d060960864801650304020105000420")
+    data = digest_info + hashlib.sha256(b"message").digest()
+    signature = hsm.sign(alice, private, "CKM_RSA_PKCS", data)
+    assert signature == hsm.sign(alice, private, "CKM_SHA256_RSA_PKCS", b"message")
+    hsm.verify(alice, public, "CKM_RSA_PKCS", data, signature)
+    raw = hsm.sign(alice, private, "CKM_RSA_PKCS", b"not a digest")
+    hsm.verify(alice, public, "CKM_RSA_PKCS", b"not a digest", raw)
+    key = _public(hsm, alice, public).public_numbers()
+    block = pow(int.from_bytes(raw, "big"), key.e, key.n).to_bytes(256, "big")
+    assert block.startswith(b"\x00\x01\xff") and block.endswith(b"\x00not a digest")
+    assert _code(lambda: hsm.verify(alice, public, "CKM_RSA_PKCS", b"not a digesu", raw)) == (
+        "CKR_SIGNATURE_INVALID"
+    )
+    assert _code(lambda: hsm.sign(alice, private, "CKM_RSA_PKCS", bytes(246))) == (
+        "CKR_DATA_LEN_RANGE"
+    )
+
+
 @pytest.mark.parametrize("hash_name", ["sha256", "sha384", "sha512"])
 def test_rsa_pss_signatures_verify_offline(hsm, alice, hash_name):
     public, private = _rsa_pair(hsm, alice)

@@ -234,6 +234,16 @@ def test_lab_9_with_pkcs11_tool_and_openssl(
         "openssl dgst -sha256 -verify signer.pem -signature release.txt.sig release.txt"
     )
     assert "Verified OK" in verified
+    # OpenSSL's own PKCS #11 support (libp11's engine) signs with the same HSM key.
+    pin = PIN.replace(":", "%3A")
+    shell(
+        "PKCS11_MODULE_PATH=$MODULE openssl dgst -sha256 -engine pkcs11 -keyform engine -sign "
+        f"'pkcs11:object=release-signer;type=private;pin-value={pin}' -out by-openssl.sig "
+        "release.txt"
+    )
+    assert "Verified OK" in shell(
+        "openssl dgst -sha256 -verify signer.pem -signature by-openssl.sig release.txt"
+    )
     graded = grade(lab, lab_state(account=account))
     assert graded.passed_slugs == ["connect", "login", "keypair", "sign"]
     for name in ("release.txt", "release.txt.sig"):
