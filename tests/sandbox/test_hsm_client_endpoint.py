@@ -29,7 +29,7 @@ def call(client, credentials, name, arguments=None, *, raw=None, service="cloudh
     )
 
 
-def test_a_call_runs_on_the_learners_cluster_and_is_audited(client, account, credentials):
+def test_a_call_runs_on_the_learners_cluster_and_is_audited(client, learner, account, credentials):
     cluster_id = build_active_cluster(account, hsms_in=("us-east-1a", "us-east-1b"))
     opened = call(client, credentials, "open_session", {"cluster_id": cluster_id})
     assert opened.status_code == 200
@@ -43,6 +43,9 @@ def test_a_call_runs_on_the_learners_cluster_and_is_audited(client, account, cre
     assert len(random.json()["result"]["b64"]) == 12
     logins = SandboxEvent.objects.filter(account=account, log="hsm", operation="Login")
     assert [event.succeeded for event in logins.order_by("id")][-2:] == [False, True]
+    assert logins.order_by("id").last().data["source"] == "CloudHSM PKCS #11 library"
+    client.force_login(learner)
+    assert "via CloudHSM PKCS #11 library" in client.get("/sandbox/audit/").content.decode()
 
 
 def test_another_accounts_cluster_is_not_there(client, account, other_account):
