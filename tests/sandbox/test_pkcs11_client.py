@@ -252,3 +252,34 @@ def test_lab_9_with_pkcs11_tool_and_openssl(
     file_save(account=account, name="release.txt", content=b"version 1.1\n")
     check = grade(lab, lab_state(account=account)).results[-1].check
     assert not check.passed and "does not verify" in check.detail
+
+
+def test_an_unreachable_or_refusing_endpoint_is_explained_on_stderr(
+    live_server, credentials, cluster_id
+):
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": credentials[0],
+        "AWS_SECRET_ACCESS_KEY": "not-the-secret",
+        "AWS_REGION": "us-east-1",
+        "P11_KIT_SERVER_ADDRESS": bridge_address(live_server, cluster_id, script=True),
+    }
+    done = subprocess.run(
+        ["pkcs11-tool", "--module", client_module(), "--list-token-slots"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "refused the call: InvalidSignatureException" in done.stderr
+    env["P11_KIT_SERVER_ADDRESS"] = env["P11_KIT_SERVER_ADDRESS"].replace(
+        live_server.url, "http://127.0.0.1:9"
+    )
+    done = subprocess.run(
+        ["pkcs11-tool", "--module", client_module(), "--list-token-slots"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "cannot reach the HSMs at http://127.0.0.1:9" in done.stderr

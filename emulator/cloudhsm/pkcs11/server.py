@@ -339,6 +339,10 @@ def handle(library: Pkcs11Library, body: bytes) -> bytes:
         reader.done()
         return writer.body()
     except Pkcs11Error as error:
+        if error.code == "CKR_DEVICE_ERROR":
+            # The HSMs could not be reached or refused the client: the application sees only
+            # the code, so say why where its user can read it (p11-kit passes stderr through).
+            logger.warning("%s", error.message)
         return error_body(c.CKR.get(error.code, c.CKR["CKR_FUNCTION_FAILED"]))
     except RpcProtocolError as error:
         logger.warning("malformed p11-kit message: %s", error)
