@@ -74,3 +74,16 @@ def test_a_learner_completes_lab_9_with_real_pkcs11_tools(live_server, page, lea
     steps = page.locator("#lab-steps")
     expect(steps.get_by_text("Lab complete ✓")).to_be_visible()
     expect(steps.locator("li.step.passed")).to_have_count(5)
+
+
+def test_the_lab_page_fits_a_phone_with_files_listed(live_server, page, learner):
+    # Lab 5's CA panel saves files; each row's Delete button carries a visually hidden name,
+    # which once escaped the table's own scrolling and widened the page.
+    build_active_cluster(sandbox_for(learner), hsms_in=("us-east-1a", "us-east-1b"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, "/sandbox/")
+    for slug in ("cloudhsm-client-pkcs11", "cloudhsm-cluster", "tls-offload-private-ca"):
+        page.goto(f"{live_server.url}/sandbox/labs/{slug}/")
+        expect(page.locator("#files table")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{slug} is {width} px wide at phone width"
