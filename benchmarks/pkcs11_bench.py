@@ -136,15 +136,13 @@ def softhsm_session(workdir: Path) -> Any:
     return token.open(rw=True, user_pin="87654321")
 
 
-def sandbox_session(env: dict[str, str], port: int, cluster_id: str, keys: dict[str, str]) -> Any:
+def sandbox_session(port: int, cluster_id: str, keys: dict[str, str]) -> Any:
     import pkcs11
 
     os.environ.update(
         AWS_ACCESS_KEY_ID=keys["AccessKeyId"],
         AWS_SECRET_ACCESS_KEY=keys["SecretAccessKey"],
         AWS_REGION=keys["Region"],
-        DJANGO_SETTINGS_MODULE="studyapp.settings",
-        SECRET_KEY=env["SECRET_KEY"],
         P11_KIT_SERVER_ADDRESS=(
             f"|{PYTHON} -m emulator.cloudhsm.pkcs11 --cluster {cluster_id} "
             f"--endpoint http://127.0.0.1:{port}/sandbox/cloudhsm/client/"
@@ -187,7 +185,7 @@ def main() -> int:
         server = start_sandbox(env, workers=2, threads=1, port=port)
         wait_for(f"http://127.0.0.1:{port}/healthz")
         print(f"Cluster {cluster_id}; server on port {port}.", flush=True)
-        sandbox = operations(sandbox_session(env, port, cluster_id, keys))
+        sandbox = operations(sandbox_session(port, cluster_id, keys))
         loops = {
             "sandbox": sandbox,
             "softhsm": operations(softhsm_session(workdir)),

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
 from sandbox.services import sandbox_for
 from tests.browser.test_sandbox_browser import ALICE_PASSWORD, log_in
+from tests.emulator.pkcs11.p11kit import lab_9_commands, shell_in
 from tests.sandbox.conftest import build_active_cluster
 
 pytestmark = [
@@ -38,29 +38,7 @@ def test_a_learner_completes_lab_9_with_real_pkcs11_tools(live_server, page, lea
     # The endpoint on the page is this server's own address, as the browser reached it.
     assert f"--endpoint {live_server.url}/sandbox/cloudhsm/client/" in env["P11_KIT_SERVER_ADDRESS"]
 
-    def shell(line: str) -> str:
-        done = subprocess.run(
-            line, shell=True, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout + done.stderr
-
-    tool = "pkcs11-tool --module $MODULE"
-    login = f"{tool} --login --pin alice:{ALICE_PASSWORD}"
-    assert cluster_id in shell(f"{tool} --list-slots")
-    shell(f"{tool} --list-objects")
-    shell(f"{login} --list-objects")
-    shell(f"{login} --keypairgen --key-type rsa:2048 --label release-signer --id 09")
-    shell("echo 'version 1.0' > release.txt")
-    shell(
-        f"{login} --sign --id 09 --mechanism SHA256-RSA-PKCS --input-file release.txt "
-        "--output-file release.txt.sig"
-    )
-    shell(f"{tool} --read-object --type pubkey --id 09 --output-file signer.der")
-    shell("openssl pkey -pubin -inform DER -in signer.der -out signer.pem")
-    assert "Verified OK" in shell(
-        "openssl dgst -sha256 -verify signer.pem -signature release.txt.sig release.txt"
-    )
+    lab_9_commands(shell_in(env, tmp_path), cluster_id, f"alice:{ALICE_PASSWORD}")
 
     for name in ("release.txt", "release.txt.sig"):
         files = page.locator("#files")

@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from sandbox.models import SandboxEvent
 from sandbox.services import access_key_create
-from tests.emulator.pkcs11.p11kit import client_module, connect, disconnect
+from tests.emulator.pkcs11.p11kit import (
+    client_module,
+    connect,
+    disconnect,
+    lab_9_commands,
+    shell_in,
+)
 from tests.sandbox.conftest import ALICE_PASSWORD, build_active_cluster, run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.softhsm]
@@ -211,29 +217,8 @@ def test_lab_9_with_pkcs11_tool_and_openssl(
         "MODULE": client_module(),
     }
 
-    def shell(line: str) -> str:
-        done = subprocess.run(
-            line, shell=True, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout + done.stderr
-
-    assert cluster_id in shell("pkcs11-tool --module $MODULE --list-slots")
-    shell("pkcs11-tool --module $MODULE --list-objects")
-    login = f"pkcs11-tool --module $MODULE --login --pin {PIN}"
-    shell(f"{login} --list-objects")
-    shell(f"{login} --keypairgen --key-type rsa:2048 --label release-signer --id 09")
-    shell("echo 'version 1.0' > release.txt")
-    shell(
-        f"{login} --sign --id 09 --mechanism SHA256-RSA-PKCS --input-file release.txt "
-        "--output-file release.txt.sig"
-    )
-    shell("pkcs11-tool --module $MODULE --read-object --type pubkey --id 09 -o signer.der")
-    shell("openssl pkey -pubin -inform DER -in signer.der -out signer.pem")
-    verified = shell(
-        "openssl dgst -sha256 -verify signer.pem -signature release.txt.sig release.txt"
-    )
-    assert "Verified OK" in verified
+    shell = shell_in(env, tmp_path)
+    lab_9_commands(shell, cluster_id, PIN)
     # OpenSSL's own PKCS #11 support (libp11's engine) signs with the same HSM key.
     pin = PIN.replace(":", "%3A")
     shell(
@@ -264,22 +249,19 @@ def test_an_unreachable_or_refusing_endpoint_is_explained_on_stderr(
         "AWS_REGION": "us-east-1",
         "P11_KIT_SERVER_ADDRESS": bridge_address(live_server, cluster_id, script=True),
     }
-    done = subprocess.run(
-        ["pkcs11-tool", "--module", client_module(), "--list-token-slots"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert "refused the call: InvalidSignatureException" in done.stderr
+
+    def list_token_slots() -> str:
+        done = subprocess.run(
+            ["pkcs11-tool", "--module", client_module(), "--list-token-slots"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return done.stderr
+
+    assert "refused the call: InvalidSignatureException" in list_token_slots()
     env["P11_KIT_SERVER_ADDRESS"] = env["P11_KIT_SERVER_ADDRESS"].replace(
         live_server.url, "http://127.0.0.1:9"
     )
-    done = subprocess.run(
-        ["pkcs11-tool", "--module", client_module(), "--list-token-slots"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert "cannot reach the HSMs at http://127.0.0.1:9" in done.stderr
+    assert "cannot reach the HSMs at http://127.0.0.1:9" in list_token_slots()

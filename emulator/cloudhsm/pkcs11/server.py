@@ -267,14 +267,15 @@ def _operation_handlers(kind: str, with_key: bool) -> None:
         key = reader.ulong() if with_key else None
         ops.begin(library, handle, kind, mechanism, key)
 
+    has_output = CALLS[CALL_IDS[f"C_{title}Update"]][1] == "uayfy"  # encrypt, decrypt
+
     def update(library: Pkcs11Library, reader: Reader, writer: Writer) -> None:
         handle, data = reader.ulong(), reader.byte_array()
-        if CALLS[CALL_IDS[f"C_{title}Update"]][1] == "uayfy":
+        if has_output:
             reader.buffer_size()
-            ops.update(library, handle, kind, data)
-            writer.byte_array(b"", 0)
-        else:
-            ops.update(library, handle, kind, data)
+        ops.update(library, handle, kind, data)
+        if has_output:
+            writer.byte_array(b"", 0)  # collected until Final
 
     HANDLERS[f"C_{title}Init"] = init
     HANDLERS[f"C_{title}Update"] = update

@@ -21,7 +21,8 @@ Template = dict[int, Any]
 
 # Attributes the HSM decides: a template may not set them (CKR_ATTRIBUTE_READ_ONLY).
 _HSM_SET = {0x163: "local", 0x164: "never-extractable", 0x165: "always-sensitive"}
-_KEY_MATERIAL = frozenset(
+# What C_CreateObject consumes as key material rather than as attributes.
+CREATE_SKIP = frozenset(
     {c.CKA_VALUE, c.CKA_MODULUS, c.CKA_PUBLIC_EXPONENT, c.CKA_PRIVATE_EXPONENT, c.CKA_PRIME_1}
     | {c.CKA_PRIME_2, c.CKA_EXPONENT_1, c.CKA_EXPONENT_2, c.CKA_COEFFICIENT, c.CKA_EC_POINT}
     | {c.CKA_EC_PARAMS}
@@ -220,9 +221,6 @@ def _pkcs8(private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-
-
-CREATE_SKIP = _KEY_MATERIAL
 
 
 # --- described keys out, for C_GetAttributeValue -------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,37 @@ def disconnect() -> None:
 
     pkcs11.unload(client_module())
     os.environ.pop("P11_KIT_SERVER_ADDRESS", None)
+
+
+def shell_in(env: dict[str, str], cwd: Path) -> Callable[[str], str]:
+    """A shell line runner in ``cwd`` with ``env``; a failing line fails the test."""
+
+    def shell(line: str) -> str:
+        done = subprocess.run(
+            line, shell=True, env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    return shell
+
+
+def lab_9_commands(shell: Callable[[str], str], cluster_id: str, pin: str) -> None:
+    """Lab 9's steps as a learner types them ($MODULE set): list the slot, log in, make a key
+    pair, sign release.txt, and verify the signature offline with openssl."""
+    tool = "pkcs11-tool --module $MODULE"
+    login = f"{tool} --login --pin {pin}"
+    assert cluster_id in shell(f"{tool} --list-slots")
+    shell(f"{tool} --list-objects")
+    shell(f"{login} --list-objects")
+    shell(f"{login} --keypairgen --key-type rsa:2048 --label release-signer --id 09")
+    shell("echo 'version 1.0' > release.txt")
+    shell(
+        f"{login} --sign --id 09 --mechanism SHA256-RSA-PKCS --input-file release.txt "
+        "--output-file release.txt.sig"
+    )
+    shell(f"{tool} --read-object --type pubkey --id 09 --output-file signer.der")
+    shell("openssl pkey -pubin -inform DER -in signer.der -out signer.pem")
+    assert "Verified OK" in shell(
+        "openssl dgst -sha256 -verify signer.pem -signature release.txt.sig release.txt"
+    )
