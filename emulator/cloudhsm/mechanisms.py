@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from cryptography.hazmat.primitives import serialization
 
@@ -81,44 +81,32 @@ def _public_key(key: JSON) -> Any:
     return serialization.load_der_public_key(unb64(key["public"]))
 
 
+class CipherOptions(TypedDict, total=False):
+    """Parameters of C_Encrypt / C_Decrypt, as keywords: ``iv`` (GCM: optional, the HSM picks
+    and prefixes one; CBC-PAD and CTR: 16 bytes), ``aad`` and ``tag_bits`` (GCM),
+    ``hash_name`` and ``oaep_label`` (OAEP; sha1 ... sha512 for the hash and MGF1)."""
+
+    iv: bytes | None
+    aad: bytes
+    tag_bits: int
+    hash_name: str
+    oaep_label: bytes | None
+
+
 def encrypt(
     engine: HsmState,
     session_id: str,
     handle: KeyHandle,
     mechanism: str,
     data: bytes,
-    *,
-    iv: bytes | None = None,
-    aad: bytes = b"",
-    tag_bits: int = 128,
-    hash_name: str = "sha1",
-    oaep_label: bytes | None = None,
+    **options: Unpack[CipherOptions],
 ) -> bytes:
     """C_Encrypt with CKM_AES_GCM, CKM_AES_CBC_PAD, CKM_AES_CTR or CKM_RSA_PKCS_OAEP.
 
     GCM returns ciphertext || tag; without ``iv`` the HSM picks a 12-byte IV and prefixes it
-    (CloudHSM's behaviour). CBC-PAD needs a 16-byte IV, CTR a 16-byte counter block. OAEP
-    uses ``hash_name`` for the hash and MGF1 (sha1 ... sha512).
+    (CloudHSM's behaviour).
     """
-    with sessions.key_call(engine, "Encrypt", session_id, handle) as (ctx, audit):
-        audit.detail = {"mechanism": mechanism, "bytes": len(data)}
-        mech = _mechanism_for(mechanism, (*SYMMETRIC_ENCRYPT, "CKM_RSA_PKCS_OAEP"))
-        key = keys.use_key(engine, ctx, handle)
-        if mech == "CKM_RSA_PKCS_OAEP":
-            _expect(key, "rsa", ("public-key",), "encrypt")
-            return prim.rsa_oaep_encrypt(_public_key(key), data, hash_name, oaep_label)
-        _expect(key, "aes", ("secret-key",), "encrypt")
-        secret = engine._unseal(key)
-        if mech == "CKM_AES_GCM":
-            prefix = b""
-            if iv is None:
-                iv = prefix = engine._random.token_bytes(12)
-            return prefix + prim.aes_gcm_encrypt(secret, iv, data, aad, tag_bits)
-        if iv is None:
-            raise Pkcs11Error("CKR_MECHANISM_PARAM_INVALID", f"{mech} needs a 16-byte IV")
-        if mech == "CKM_AES_CBC_PAD":
-            return prim.aes_cbc_pad_encrypt(secret, iv, data)
-        return prim.aes_ctr(secret, iv, data)
+    return _crypt(engine, "Encrypt", session_id, handle, mechanism, data, options)
 
 
 def decrypt(
@@ -127,26 +115,39 @@ def decrypt(
     handle: KeyHandle,
     mechanism: str,
     data: bytes,
-    *,
-    iv: bytes | None = None,
-    aad: bytes = b"",
-    tag_bits: int = 128,
-    hash_name: str = "sha1",
-    oaep_label: bytes | None = None,
+    **options: Unpack[CipherOptions],
 ) -> bytes:
-    """C_Decrypt, the inverse of :meth:`encrypt`. A wrong tag, AAD or OAEP blob is
+    """C_Decrypt, the inverse of :func:`encrypt`. A wrong tag, AAD or OAEP blob is
     CKR_ENCRYPTED_DATA_INVALID; a CBC ciphertext of bad length is
     CKR_ENCRYPTED_DATA_LEN_RANGE. GCM without ``iv`` reads the IV from the first 12 bytes.
     """
-    with sessions.key_call(engine, "Decrypt", session_id, handle) as (ctx, audit):
+    return _crypt(engine, "Decrypt", session_id, handle, mechanism, data, options)
+
+
+def _crypt(
+    engine: HsmState,
+    call: str,
+    session_id: str,
+    handle: KeyHandle,
+    mechanism: str,
+    data: bytes,
+    options: CipherOptions,
+) -> bytes:
+    encrypting = call == "Encrypt"
+    iv, aad, tag_bits = options.get("iv"), options.get("aad", b""), options.get("tag_bits", 128)
+    with sessions.key_call(engine, call, session_id, handle) as (ctx, audit):
         audit.detail = {"mechanism": mechanism, "bytes": len(data)}
         mech = _mechanism_for(mechanism, (*SYMMETRIC_ENCRYPT, "CKM_RSA_PKCS_OAEP"))
         key = keys.use_key(engine, ctx, handle)
         if mech == "CKM_RSA_PKCS_OAEP":
-            _expect(key, "rsa", ("private-key",), "decrypt")
-            return prim.rsa_oaep_decrypt(_private_key(engine, key), data, hash_name, oaep_label)
-        _expect(key, "aes", ("secret-key",), "decrypt")
+            return _oaep(engine, key, encrypting, data, options)
+        _expect(key, "aes", ("secret-key",), call.lower())
         secret = engine._unseal(key)
+        if mech == "CKM_AES_GCM" and encrypting:
+            prefix = b""
+            if iv is None:
+                iv = prefix = engine._random.token_bytes(12)
+            return prefix + prim.aes_gcm_encrypt(secret, iv, data, aad, tag_bits)
         if mech == "CKM_AES_GCM":
             if iv is None:
                 if len(data) < 12:
@@ -156,8 +157,20 @@ def decrypt(
         if iv is None:
             raise Pkcs11Error("CKR_MECHANISM_PARAM_INVALID", f"{mech} needs a 16-byte IV")
         if mech == "CKM_AES_CBC_PAD":
-            return prim.aes_cbc_pad_decrypt(secret, iv, data)
+            cbc = prim.aes_cbc_pad_encrypt if encrypting else prim.aes_cbc_pad_decrypt
+            return cbc(secret, iv, data)
         return prim.aes_ctr(secret, iv, data)
+
+
+def _oaep(
+    engine: HsmState, key: JSON, encrypting: bool, data: bytes, options: CipherOptions
+) -> bytes:
+    hash_name, label = options.get("hash_name", "sha1"), options.get("oaep_label")
+    if encrypting:
+        _expect(key, "rsa", ("public-key",), "encrypt")
+        return prim.rsa_oaep_encrypt(_public_key(key), data, hash_name, label)
+    _expect(key, "rsa", ("private-key",), "decrypt")
+    return prim.rsa_oaep_decrypt(_private_key(engine, key), data, hash_name, label)
 
 
 def sign(
