@@ -29,6 +29,17 @@ class Profile(models.Model):
     )
     exam_date = models.DateField(null=True, blank=True)
 
+    class SetupStep(models.TextChoices):
+        # The first-run path after sign-up; accounts made before it existed, by staff or by
+        # load_demo are "done".
+        EXAM = "exam", "Your exam"
+        BANKS = "banks", "What to study"
+        CARDS = "cards", "Your first five cards"
+        LAB = "lab", "Your first lab"
+        DONE = "done", "Done"
+
+    setup_step = models.CharField(max_length=8, choices=SetupStep.choices, default=SetupStep.DONE)
+
     def __str__(self) -> str:
         return f"Profile of {self.user}"
 

@@ -6,7 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from .forms import ProfileForm, SignUpForm
-from .services import profile_for
+from .models import Profile
+from .services import profile_for, setup_step_set
 
 
 def signup(request):
@@ -15,10 +16,10 @@ def signup(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        profile_for(user)
+        setup_step_set(user=user, step=Profile.SetupStep.EXAM)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome, {user.username}! Start with the first lesson.")
-        return redirect("lesson_list")
+        messages.success(request, f"Welcome, {user.username}! Four short steps get you going.")
+        return redirect("welcome")
     return render(request, "registration/signup.html", {"form": form})
 
 

@@ -11,6 +11,8 @@ from django_htmx.jinja import htmx_script
 
 from accounts.models import is_instructor
 
+from .onboarding import setup_banner
+
 MAIN = [
     ("Lessons", "lesson_list"),
     ("Which service?", "which_service"),
@@ -67,4 +69,11 @@ def navigation(request):
         "site": site_assets(),
         "main_nav": _marked(main, request.path),
         "account_nav": _marked(account, request.path),
+        "setup_banner": (
+            setup_banner(user)
+            if user is not None
+            and user.is_authenticated
+            and not request.path.startswith("/welcome/")
+            else None
+        ),
     }

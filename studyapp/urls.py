@@ -5,6 +5,8 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("welcome/", views.welcome, name="welcome"),
+    path("welcome/<slug:step>/", views.welcome, name="welcome_step"),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path("favicon.ico", views.favicon),

@@ -3,6 +3,7 @@ phone-width run and `make screenshots` walk the same list, on the demo content."
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ GIFT = """\
 @dataclass(frozen=True)
 class World:
     exam_in_progress: int
+    exam_position: int  # a keyword-match question: the widest input
     exam_result: int
     question: int
     gift_file: Path
@@ -52,14 +54,16 @@ def build_world(tmp_path: Path) -> World:
     running exam for the learner, and a bank of the instructor's own."""
     call_command("load_demo", stdout=StringIO())
     learner = User.objects.get(username=LEARNER[0])
-    finished = exam_start(user=learner, kind="custom", now=timezone.now())
+    finished = exam_start(user=learner, kind="custom", now=timezone.now(), rng=random.Random(0))
     exam_finish(exam=finished, now=timezone.now())
-    running = exam_start(user=learner, kind="custom", now=timezone.now())
+    running = exam_start(user=learner, kind="custom", now=timezone.now(), rng=random.Random(1))
+    widest = running.items.filter(question__type="match").order_by("position").first()
+    assert widest is not None, "this seed's short exam has a keyword-match question"
     bank = bank_create(owner=User.objects.get(username=INSTRUCTOR[0]), title="My HSM questions")
     question = make_question(bank, "single")
     gift = tmp_path / "more-questions.gift"
     gift.write_text(GIFT, encoding="utf-8")
-    return World(running.pk, finished.pk, question.pk, gift)
+    return World(running.pk, widest.position, finished.pk, question.pk, gift)
 
 
 def log_in(page: Page, base: str, account: tuple[str, str]) -> None:
@@ -103,11 +107,17 @@ def _import_preview(page: Page, base: str, world: World) -> None:
 
 STOPS = [
     Stop("home", "Home: what to do next", LEARNER, _go("/")),
+    Stop("welcome", "First-run path: the exam step", LEARNER, _go("/welcome/exam/")),
     Stop("lesson", "A lesson", LEARNER, _go("/lessons/cloudhsm-vs-kms/")),
     Stop("review", "Review, while answering", LEARNER, _review_while_answering),
     Stop("drill", "Keyword drill", LEARNER, _go("/drill/")),
     Stop("dashboard", "Dashboard", LEARNER, _go("/dashboard/")),
-    Stop("exam", "Mock exam in progress", LEARNER, _go("/exams/{world.exam_in_progress}/q/1/")),
+    Stop(
+        "exam",
+        "Mock exam in progress",
+        LEARNER,
+        _go("/exams/{world.exam_in_progress}/q/{world.exam_position}/"),
+    ),
     Stop("exam-result", "Exam result", LEARNER, _go("/exams/{world.exam_result}/result/")),
     Stop("console", "Sandbox console", LEARNER, _console_with_output),
     Stop("lab", "A guided lab", LEARNER, _go("/sandbox/labs/kms-basics/")),
@@ -140,8 +150,8 @@ def axe_violations(page: Page) -> list[str]:
 
 
 def overflow(page: Page) -> str:
-    """Empty when the page fits its viewport; else how much wider it is and the deepest
-    elements that stick out past the right edge."""
+    """Empty when the page fits its viewport; else how much wider it is and the outermost
+    elements that stick out past the right edge (their parents still fit)."""
     return str(
         page.evaluate(
             """() => {
@@ -150,7 +160,7 @@ def overflow(page: Page) -> str:
                 if (extra <= 0) return "";
                 const out = [...document.querySelectorAll("body *")]
                     .filter(e => e.getBoundingClientRect().right > width + 1)
-                    .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > width + 1))
+                    .filter(e => e.parentElement.getBoundingClientRect().right <= width + 1)
                     .slice(0, 3)
                     .map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : ""));
                 return `${extra} px wider than the screen: ${out.join(", ")}`;
