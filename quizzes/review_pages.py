@@ -20,7 +20,7 @@ from .forms_learn import AnswerForm, ContrastDrillForm, display_size
 from .grading import correct_answer
 from .models import Card, KeywordDrill, Question, QuestionRevision, ReviewLog, ReviewSettings
 from .presenters import show_question
-from .selectors import ReviewQueue, leech_contrast_drills, study_banks_for
+from .selectors import ReviewQueue, leech_contrast_drills, study_banks_for, study_questions_for
 from .services_review import review_queue_refresh, review_settings_for
 
 
@@ -107,9 +107,14 @@ def question_context(
 
 def queue_context(user: Any, learner: Learner | None = None) -> dict[str, Any]:
     """The review card: the next question, a leech's contrast drill, or done."""
-    queue = review_queue(user, learner or learner_for(user))
+    learner = learner or learner_for(user)
+    queue = review_queue(user, learner)
     context: dict[str, Any] = {"queue": queue, "mode": "done"}
     if queue.question is None:
+        # An empty queue means "caught up" only when there is something to study at all.
+        context["nothing_to_study"] = not study_questions_for(
+            user=user, bank_ids=list(learner.banks)
+        ).exists()
         return context
     card = queue.card
     if card is not None and card.leech:

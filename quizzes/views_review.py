@@ -58,7 +58,7 @@ from .services_review import (
 def review_urls() -> dict[str, str]:
     """The links of the review card, reversed once per process (like the site navigation)."""
     names = ["review", "review_answer", "review_undo", "drill", "exam_list", "dashboard"]
-    return {name: reverse(name) for name in names}
+    return {name: reverse(name) for name in names} | {"banks": reverse("review_banks")}
 
 
 @functools.cache

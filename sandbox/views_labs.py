@@ -46,7 +46,14 @@ def lab_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "sandbox/lab_list.html",
-        {"account": account_of(request), "rows": rows, "done": done, "total": len(LABS)},
+        {
+            "account": account_of(request),
+            "rows": rows,
+            "done": done,
+            "total": len(LABS),
+            "started": bool(progress),
+            "first_lab": LABS[0],
+        },
     )
 
 

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    "studyapp.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "studyapp.urls"

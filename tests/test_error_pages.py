@@ -49,3 +49,19 @@ def test_a_bad_host_header_gets_the_styled_400_even_before_authentication(client
     assert response.status_code == 400
     page = response.content.decode()
     assert "That request could not be read" in page and 'href="/"' in page
+
+
+def test_opening_a_form_address_in_the_browser_gets_a_styled_405(client, learner):
+    client.force_login(learner)
+    response = client.get("/sandbox/console/", headers={"Accept": "text/html,*/*"})
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    page = response.content.decode()
+    assert "This address is a form" in page and "Nothing was changed" in page
+    assert 'href="/"' in page
+
+
+def test_api_clients_keep_the_bare_405(client, learner):
+    client.force_login(learner)
+    response = client.get("/sandbox/console/", headers={"Accept": "application/json"})
+    assert response.status_code == 405 and response.content == b""

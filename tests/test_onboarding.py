@@ -148,3 +148,16 @@ def test_with_nothing_due_the_home_page_offers_the_drill(client, learner):
 def test_signed_out_visitors_see_what_the_product_is(client):
     page = client.get(reverse("home")).text
     assert "Know it cold on exam day" in page and "What to do next" not in page
+
+
+def test_empty_states_say_what_to_do(client, learner):
+    client.force_login(learner)
+    assert "Choose an exam above and start it" in client.get(reverse("exam_list")).text
+    labs = client.get(reverse("sandbox_labs")).text
+    assert "Not started yet? Begin with" in labs and "/sandbox/labs/kms-basics/" in labs
+    LabProgress.objects.create(user=learner, lab_slug="kms-basics")
+    assert "Not started yet?" not in client.get(reverse("sandbox_labs")).text
+    assert (
+        "Create one below to call this sandbox" in client.get(reverse("sandbox_credentials")).text
+    )
+    assert "An instructor publishes banks" in client.get(reverse("review_banks")).text

@@ -154,10 +154,17 @@ def test_undo_restores_the_card_and_shows_it_again(signed_in, single, learner):
     assert 'data-mode="question"' in response.content.decode()
 
 
-def test_an_empty_queue_says_so(signed_in, bank):
+def test_a_bank_without_questions_says_there_is_nothing_to_study_and_where_to_go(signed_in, bank):
     html = signed_in.get("/review/").content.decode()
     assert 'data-mode="done"' in html
-    assert "All caught up" in html
+    assert "Nothing to study yet" in html and "All caught up" not in html
+    assert 'href="/review/banks/"' in html
+
+
+def test_a_queue_emptied_by_answering_is_caught_up(signed_in, single):
+    review_post(signed_in, answer={"choice": "0"})
+    html = signed_in.get("/review/").content.decode()
+    assert "All caught up" in html and "Nothing to study yet" not in html
 
 
 def test_a_due_leech_shows_an_explanation_and_a_contrast_drill(signed_in, single, learner):
