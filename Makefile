@@ -8,7 +8,7 @@ TEST_TMP := $(CURDIR)/.tmp
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint pytest pytest-postgres bench setup setup-dev demo clean
+.PHONY: run test lint pytest pytest-postgres bench screenshots setup setup-dev demo clean
 
 $(VENV)/.base-installed: requirements.txt
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
@@ -62,6 +62,11 @@ pytest-postgres: setup-dev
 	@mkdir -p $(TEST_TMP)
 	TESTING=1 DATABASE_URL=$(PG_URL) TMPDIR=$(TEST_TMP) XDG_CACHE_HOME=$(TEST_TMP)/cache \
 		XDG_CONFIG_HOME=$(TEST_TMP)/config $(PY) -m pytest $(PYTEST_ARGS)
+
+screenshots: setup-dev
+	@scripts/install-chromium.sh
+	@$(MAKE) --no-print-directory pytest PYTEST_ARGS="-q -p no:randomly tests/browser/screenshots.py"
+	@echo "Wrote docs/screenshots/*.png"
 
 bench: setup-dev
 	@scripts/install-wrk.sh

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -79,14 +80,16 @@ def architecture(request: AuthenticatedRequest) -> HttpResponse:
         return redirect(reverse("sandbox_home") + "#architecture")
     account = account_of(request)
     snapshot = selectors.engine_snapshot(account=account)
-    response = render(
-        request,
-        "sandbox/_architecture.html#architecture-view",
-        {
-            "account": account,
-            "architecture": architecture_for(account=account, snapshot=snapshot),
-        },
-    )
+    context = {
+        "account": account,
+        "architecture": architecture_for(account=account, snapshot=snapshot),
+        "usage": _usage(snapshot),
+        "files_count": selectors.files_of(account=account).count(),
+        "oob": True,
+    }
+    page = render_to_string("sandbox/_architecture.html#architecture-view", context, request)
+    quotas = render_to_string("sandbox/_quotas.html", context, request)
+    response = HttpResponse(page + quotas)
     response["Vary"] = "HX-Request"
     return response
 

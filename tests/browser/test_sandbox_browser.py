@@ -99,6 +99,7 @@ def test_a_learner_completes_lab_1_in_the_browser(live_server, page, learner):
     expect(architecture).to_contain_text("alias/lab1")
     Console(page).run("aws kms create-key --description live")
     expect(architecture.locator("rect.arch-key")).to_have_count(2)
+    expect(page.locator("#quota-list")).to_contain_text("KMS keys2 of")  # and so do the quotas
 
 
 def test_a_learner_completes_lab_5_in_the_browser(live_server, page, learner):

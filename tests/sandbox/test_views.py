@@ -66,6 +66,9 @@ def test_the_architecture_region_alone_for_htmx_and_a_redirect_otherwise(logged_
     assert partial.status_code == 200
     assert partial.content.decode().lstrip().startswith('<div id="architecture-view"')
     assert b"SYMMETRIC_DEFAULT" in partial.content
+    # The quotas panel comes along out of band, so its counts follow the change.
+    assert '<dl id="quota-list" class="quota-list" hx-swap-oob="true">' in partial.text
+    assert "<dt>KMS keys</dt><dd>1 of " in partial.text
     assert "HX-Request" in partial["Vary"]
     plain = logged_in.get("/sandbox/architecture/")
     assert plain.status_code == 302 and plain["Location"].endswith("#architecture")
