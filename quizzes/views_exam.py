@@ -89,6 +89,8 @@ def exam_start_view(request: AuthenticatedRequest) -> HttpResponse:
 def _closed_redirect(request: AuthenticatedRequest, exam: Exam) -> HttpResponse:
     if exam.status == Exam.Status.TIMED_OUT:
         messages.warning(request, "Time is up: the exam was finished at its deadline.")
+    else:  # a stale tab, the back button, a second click on "Submit"
+        messages.info(request, "This exam is already submitted: answers no longer change.")
     if request.htmx:
         return HttpResponseClientRedirect(reverse("exam_result", args=[exam.pk]))
     return redirect("exam_result", exam_id=exam.pk)
