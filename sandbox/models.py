@@ -47,7 +47,9 @@ class SandboxAccount(models.Model):
     clock_offset_seconds = models.BigIntegerField(
         default=0, help_text="How far this account's simulated clock runs ahead of real time."
     )
-    max_kms_keys = models.PositiveIntegerField(default=25)
+    # In the hundreds, as a learner's boto3 loop expects (AWS allows 100,000 per Region);
+    # staff can change it per account in the admin.
+    max_kms_keys = models.PositiveIntegerField(default=500)
     max_clusters = models.PositiveIntegerField(default=2)
     max_hsms = models.PositiveIntegerField(default=6)
     max_files = models.PositiveIntegerField(default=20)

@@ -203,3 +203,18 @@ def test_blobs_travel_as_base64_on_the_wire(kms_client):
     blob = kms_client.encrypt(KeyId=key_id, Plaintext=random_bytes)["CiphertextBlob"]
     assert base64.b64encode(blob)
     assert kms_client.decrypt(CiphertextBlob=blob)["Plaintext"] == random_bytes
+
+
+def test_a_boto3_loop_of_keys_fits_the_default_quota_and_a_staff_quota_still_answers(
+    kms_client, account
+):
+    assert account.max_kms_keys == 500  # "in the hundreds": a learner's loop hits no wall at 25
+    for number in range(30):
+        kms_client.create_key(Description=f"loop {number}")
+    assert len(kms_client.list_keys(Limit=1000)["Keys"]) == 30
+    account.max_kms_keys = 30  # staff lowered it in the admin
+    account.save(update_fields=["max_kms_keys"])
+    with pytest.raises(ClientError) as caught:
+        kms_client.create_key(Description="one too many")
+    assert error_code(caught) == "LimitExceededException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
