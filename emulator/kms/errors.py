@@ -27,13 +27,16 @@ __all__ = [
     "CustomKeyStoreNotFoundException",
     "DisabledException",
     "DryRunOperationException",
+    "ExpiredImportTokenException",
     "IncorrectKeyException",
+    "IncorrectKeyMaterialException",
     "IncorrectTrustAnchorException",
     "InvalidAliasNameException",
     "InvalidArnException",
     "InvalidCiphertextException",
     "InvalidGrantIdException",
     "InvalidGrantTokenException",
+    "InvalidImportTokenException",
     "InvalidKeyUsageException",
     "InvalidMarkerException",
     "KMSInternalException",
@@ -125,7 +128,13 @@ class DryRunOperationException(KmsError, status=412):
     """The request would have succeeded, but ``DryRun`` was set."""
 
 
+class ExpiredImportTokenException(KmsError): ...
+
+
 class IncorrectKeyException(KmsError): ...
+
+
+class IncorrectKeyMaterialException(KmsError): ...
 
 
 class IncorrectTrustAnchorException(KmsError): ...
@@ -145,6 +154,9 @@ class InvalidGrantIdException(KmsError): ...
 
 
 class InvalidGrantTokenException(KmsError): ...
+
+
+class InvalidImportTokenException(KmsError): ...
 
 
 class InvalidKeyUsageException(KmsError): ...

@@ -49,6 +49,10 @@ def key_metadata(kms: KmsState, key: KeyRecord) -> JSON:
     if state == "PendingDeletion":
         metadata["DeletionDate"] = key.deletion_date
     metadata["Origin"] = key.origin
+    if key.expiration_model is not None:
+        metadata["ExpirationModel"] = key.expiration_model
+    if key.valid_to is not None:
+        metadata["ValidTo"] = key.valid_to
     if key.custom_key_store_id is not None:
         metadata["CustomKeyStoreId"] = key.custom_key_store_id
         store = kms._get_store(key.custom_key_store_id)
@@ -91,8 +95,13 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             f"KeyUsage {usage} is not compatible with KeySpec {spec}. Valid key usages for "
             f"{spec}: {', '.join(KEY_SPECS[spec].usages)}."
         )
-    if origin in ("EXTERNAL", "EXTERNAL_KEY_STORE"):
+    if origin == "EXTERNAL_KEY_STORE":
         raise UnsupportedOperationException(f"Origin {origin} is not supported by this emulator.")
+    if origin == "EXTERNAL" and spec != "SYMMETRIC_DEFAULT":
+        raise UnsupportedOperationException(
+            f"KeySpec {spec} with Origin EXTERNAL is not supported by this emulator; "
+            "import symmetric key material (SYMMETRIC_DEFAULT)."
+        )
     if request.get("MultiRegion"):
         raise UnsupportedOperationException("Multi-Region keys are not supported by this emulator.")
     store_id = request.get("CustomKeyStoreId")
@@ -125,15 +134,15 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
         key_usage=usage,
         key_spec=spec,
         origin=origin,
-        state="Enabled",
+        state="PendingImport" if origin == "EXTERNAL" else "Enabled",
         policy=policy_text,
         description=request.get("Description") or "",
     )
     call.target = kms.key_arn(key_id)
     if origin == "AWS_CLOUDHSM":
         _create_hsm_material(kms, key, str(store_id))
-    else:
-        _create_material(kms, key, now)
+    elif origin == "AWS_KMS":
+        _create_material(kms, key, now)  # EXTERNAL: the customer imports it later
     kms._put_key(key)
     if tags:
         kms._put(TAGS, key_id, {"tags": tags})
@@ -242,6 +251,7 @@ def enable_key(kms: KmsState, call: Call, request: JSON) -> JSON:
     key = kms._resolve(call, request["KeyId"], allow_alias=False)
     authorization.authorize(kms, call, key, "kms:EnableKey")
     kms._reject_pending_deletion(key)
+    _reject_pending_import(kms, key)
     key.state = "Enabled"
     kms._put_key(key)
     if key.next_rotation is not None:
@@ -254,9 +264,15 @@ def disable_key(kms: KmsState, call: Call, request: JSON) -> JSON:
     key = kms._resolve(call, request["KeyId"], allow_alias=False)
     authorization.authorize(kms, call, key, "kms:DisableKey")
     kms._reject_pending_deletion(key)
+    _reject_pending_import(kms, key)
     key.state = "Disabled"
     kms._put_key(key)
     return {}
+
+
+def _reject_pending_import(kms: KmsState, key: KeyRecord) -> None:
+    if key.state == "PendingImport":
+        raise KMSInvalidStateException(f"{kms.key_arn(key.key_id)} is pending import.")
 
 
 def schedule_key_deletion(kms: KmsState, call: Call, request: JSON) -> JSON:

@@ -13,6 +13,7 @@ from emulator.kms.errors import KMSInternalException
 from emulator.kms.records import (
     ALIAS,
     GRANT,
+    IMPORT,
     KEY,
     KEYSTORE,
     MATERIAL,
@@ -88,6 +89,14 @@ def apply_due(kms: KmsState, now: float) -> list[JSON]:
             else:
                 later(key.deletion_date)
             continue
+        if key.valid_to is not None:
+            if key.valid_to <= now:
+                forget_imported_material(kms, key)
+                arn = kms.key_arn(key.key_id)
+                effects.append({"operation": "DeleteExpiredKeyMaterial", "target": arn})
+            else:
+                later(key.valid_to)
+            continue
         if key.state == "Enabled" and key.next_rotation is not None and key.rotation_period_days:
             rotations = 0
             while key.next_rotation <= now and rotations < 1000:
@@ -129,6 +138,17 @@ def rotate_material(kms: KmsState, key: KeyRecord, rotation_type: str, when: flo
     key.material_id = material.material_id
 
 
+def forget_imported_material(kms: KmsState, key: KeyRecord) -> None:
+    """Imported material deleted (DeleteImportedKeyMaterial, or its ValidTo passed): the key
+    waits in PendingImport; its digest stays, so only the same material comes back."""
+    key.material = None
+    key.valid_to = None
+    key.expiration_model = None
+    if key.state != "PendingDeletion":
+        key.state = "PendingImport"
+    kms._put_key(key)
+
+
 def _delete_key_now(kms: KmsState, key: KeyRecord) -> None:
     if key.hsm_key_ref and key.custom_key_store_id and kms._backend is not None:
         store = kms._get_store(key.custom_key_store_id)
@@ -142,6 +162,9 @@ def _delete_key_now(kms: KmsState, key: KeyRecord) -> None:
         kms._delete(MATERIAL, object_id)
     for object_id, _ in kms._scan(GRANT, key.key_id + "/"):
         kms._delete(GRANT, object_id)
+    for object_id, data in kms._scan(IMPORT):
+        if data["key_id"] == key.key_id:
+            kms._delete(IMPORT, object_id)
     for object_id, data in kms._scan(ALIAS):
         if data["target_key_id"] == key.key_id:
             kms._delete(ALIAS, object_id)

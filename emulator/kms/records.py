@@ -13,6 +13,7 @@ from typing import Any, Self
 __all__ = [
     "ALIAS",
     "GRANT",
+    "IMPORT",
     "KEY",
     "KEYSTORE",
     "MATERIAL",
@@ -32,6 +33,7 @@ ALIAS = "kms.alias"
 GRANT = "kms.grant"
 TAGS = "kms.tags"
 KEYSTORE = "kms.keystore"
+IMPORT = "kms.import"  # GetParametersForImport's wrapping key and token, per token
 SCHEDULE = "kms.schedule"
 
 
@@ -63,7 +65,8 @@ class _Record:
 
 @dataclass(slots=True)
 class KeyRecord:
-    """A KMS key. ``state`` is Enabled, Disabled or PendingDeletion; ``Unavailable`` is
+    """A KMS key. ``state`` is Enabled, Disabled, PendingDeletion or (origin EXTERNAL
+    without material) PendingImport; ``Unavailable`` is
     computed from the custom key store's connection state, never stored.
 
     Slotted: every key operation builds one from its stored record, and a slotted instance
@@ -88,6 +91,11 @@ class KeyRecord:
     rotation_period_days: int | None = None  # None: automatic rotation is off
     next_rotation: float | None = None
     on_demand_rotations: int = 0
+    # Imported material (origin EXTERNAL): its expiry, and a SHA-256 of the first material
+    # imported, so that only the same material can come back after a deletion.
+    expiration_model: str | None = None
+    valid_to: float | None = None
+    material_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _compact({name: getattr(self, name) for name in _KEY_FIELDS}, _KEY_DEFAULTS)

@@ -26,8 +26,9 @@ __all__ = ["OPERATION_SCHEMAS", "Field"]
 
 @dataclass(frozen=True)
 class Field:
-    """One request member. ``kind``: string, integer, boolean, blob, context, strings, tags,
-    constraints, or unsupported (accepted by AWS, not by the emulator)."""
+    """One request member. ``kind``: string, integer, boolean, blob, timestamp (epoch
+    seconds), context, strings, tags, constraints, or unsupported (accepted by AWS, not by
+    the emulator)."""
 
     kind: str
     required: bool = False
@@ -54,6 +55,15 @@ _KEYSTORE_NAME = Field("string", min=1, max=256)
 _CLUSTER_ID = Field("string", min=19, max=24, pattern=r"^cluster-[2-7a-zA-Z]{11,16}$")
 _PASSWORD = Field("string", min=7, max=32, sensitive=True)
 _UNSUPPORTED = Field("unsupported")
+# As AWS lists them; the engine answers UnsupportedOperationException for the SM2 ones.
+WRAPPING_ALGORITHMS = (
+    "RSAES_PKCS1_V1_5",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "RSA_AES_KEY_WRAP_SHA_1",
+    "RSA_AES_KEY_WRAP_SHA_256",
+    "SM2PKE",
+)
 
 
 def _limit(maximum: int) -> Field:
@@ -293,4 +303,20 @@ OPERATION_SCHEMAS: dict[str, dict[str, Field]] = {
         **_XKS,
     },
     "DeleteCustomKeyStore": {"CustomKeyStoreId": Field("string", True, 1, 64)},
+    "GetParametersForImport": {
+        "KeyId": _key_id(),
+        "WrappingAlgorithm": _enum(WRAPPING_ALGORITHMS, required=True),
+        "WrappingKeySpec": _enum(("RSA_2048", "RSA_3072", "RSA_4096", "SM2"), required=True),
+    },
+    "ImportKeyMaterial": {
+        "KeyId": _key_id(),
+        "ImportToken": _blob(6144),
+        "EncryptedKeyMaterial": _blob(6144),
+        "ValidTo": Field("timestamp"),
+        "ExpirationModel": _enum(("KEY_MATERIAL_EXPIRES", "KEY_MATERIAL_DOES_NOT_EXPIRE")),
+        "ImportType": _UNSUPPORTED,
+        "KeyMaterialDescription": _UNSUPPORTED,
+        "KeyMaterialId": _UNSUPPORTED,
+    },
+    "DeleteImportedKeyMaterial": {"KeyId": _key_id(), "KeyMaterialId": _UNSUPPORTED},
 }

@@ -19,7 +19,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from emulator.core import iso_time
-from emulator.kms import aliases, authorization, crypto, grants, keys, keystores, lifecycle
+from emulator.kms import (
+    aliases,
+    authorization,
+    crypto,
+    grants,
+    imports,
+    keys,
+    keystores,
+    lifecycle,
+)
 from emulator.kms.access import Decision
 from emulator.kms.errors import (
     AccessDeniedException,
@@ -56,6 +65,7 @@ OPERATIONS: Mapping[str, Operation] = {
     "Decrypt": Operation(crypto.decrypt, usual_decrypt),
     "DeleteAlias": Operation(aliases.delete_alias),
     "DeleteCustomKeyStore": Operation(keystores.delete_custom_key_store),
+    "DeleteImportedKeyMaterial": Operation(imports.delete_imported_key_material),
     "DescribeCustomKeyStores": Operation(keystores.describe_custom_key_stores),
     "DescribeKey": Operation(keys.describe_key),
     "DisableKey": Operation(keys.disable_key),
@@ -71,8 +81,10 @@ OPERATIONS: Mapping[str, Operation] = {
     "GenerateMac": Operation(crypto.generate_mac),
     "GenerateRandom": Operation(crypto.generate_random),
     "GetKeyPolicy": Operation(keys.get_key_policy),
+    "GetParametersForImport": Operation(imports.get_parameters_for_import),
     "GetKeyRotationStatus": Operation(keys.get_key_rotation_status),
     "GetPublicKey": Operation(crypto.get_public_key),
+    "ImportKeyMaterial": Operation(imports.import_key_material),
     "ListAliases": Operation(aliases.list_aliases),
     "ListGrants": Operation(grants.list_grants),
     "ListKeyPolicies": Operation(keys.list_key_policies),

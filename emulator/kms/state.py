@@ -303,6 +303,8 @@ class KmsState(EngineState):
             raise DisabledException(f"{arn} is disabled.")
         if state == "PendingDeletion":
             raise KMSInvalidStateException(f"{arn} is pending deletion.")
+        if state == "PendingImport":
+            raise KMSInvalidStateException(f"{arn} is pending import.")
         raise KMSInvalidStateException(f"{arn} is unavailable.")
 
     def _reject_pending_deletion(self, key: KeyRecord) -> None:

@@ -29,6 +29,7 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "boolean": (bool,),
     "blob": (bytes, bytearray, memoryview),
+    "timestamp": (int, float),
     "context": (dict,),
     "strings": (list, tuple),
     "tags": (list, tuple),
@@ -39,6 +40,7 @@ _TYPE_NAMES = {
     "integer": "integer",
     "boolean": "boolean",
     "blob": "bytes",
+    "timestamp": "timestamp",
     "context": "map of string to string",
     "strings": "list of strings",
     "tags": "list of Tag",
@@ -72,7 +74,9 @@ def _check(name: str, raw: object, field: Field, errors: list[str]) -> None:
                 "Member must not be null"
             )
         return
-    if not isinstance(raw, _PY_TYPES[kind]) or (kind == "integer" and isinstance(raw, bool)):
+    if not isinstance(raw, _PY_TYPES[kind]) or (
+        kind in ("integer", "timestamp") and isinstance(raw, bool)
+    ):
         errors.append(_failure(name, value, field, f"Member must be of type {_TYPE_NAMES[kind]}"))
         return
     if kind == "integer" or kind in ("string", "blob", "strings"):

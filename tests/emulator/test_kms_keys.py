@@ -147,7 +147,7 @@ def test_key_usage_must_fit_the_key_spec(kms: Kms, spec: str, usage: str | None)
         {"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"},
         {"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"},
         {"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"},
-        {"Origin": "EXTERNAL"},
+        {"Origin": "EXTERNAL", "KeySpec": "RSA_2048"},  # symmetric imports only
         {"Origin": "EXTERNAL_KEY_STORE"},
         {"MultiRegion": True},
         {"XksKeyId": "abc"},

@@ -141,3 +141,60 @@ def test_cli_errors_name_the_aws_exception(aws, account):
     assert "UnrecognizedClientException" in unknown.stderr
     bad = aws("list-keys", ok=False, AWS_SECRET_ACCESS_KEY="x" * 40)
     assert "InvalidSignatureException" in bad.stderr
+
+
+def test_import_key_material_the_way_the_aws_docs_show_with_openssl(aws, tmp_path):
+    """GetParametersForImport, wrap with `openssl pkeyutl` (RSAES_OAEP_SHA_256), import."""
+    key_id = json.loads(aws("create-key", "--origin", "EXTERNAL").stdout)["KeyMetadata"]["KeyId"]
+    parameters = json.loads(
+        aws(
+            "get-parameters-for-import",
+            "--key-id",
+            key_id,
+            "--wrapping-algorithm",
+            "RSAES_OAEP_SHA_256",
+            "--wrapping-key-spec",
+            "RSA_2048",
+        ).stdout
+    )
+    (tmp_path / "token.bin").write_bytes(base64.b64decode(parameters["ImportToken"]))
+    (tmp_path / "public.der").write_bytes(base64.b64decode(parameters["PublicKey"]))
+    subprocess.run(["openssl", "rand", "-out", "material.bin", "32"], cwd=tmp_path, check=True)
+    subprocess.run(
+        [
+            "openssl", "pkeyutl", "-encrypt", "-in", "material.bin", "-out", "wrapped.bin",
+            "-inkey", "public.der", "-keyform", "DER", "-pubin",
+            "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256",
+            "-pkeyopt", "rsa_mgf1_md:sha256",
+        ],
+        cwd=tmp_path,
+        check=True,
+    )  # fmt: skip
+    aws(
+        "import-key-material",
+        "--key-id",
+        key_id,
+        "--import-token",
+        "fileb://token.bin",
+        "--encrypted-key-material",
+        "fileb://wrapped.bin",
+        "--expiration-model",
+        "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    state = json.loads(aws("describe-key", "--key-id", key_id).stdout)["KeyMetadata"]
+    assert (state["Origin"], state["KeyState"]) == ("EXTERNAL", "Enabled")
+    (tmp_path / "plain.txt").write_bytes(b"brought my own key\n")
+    blob = aws(
+        "encrypt", "--key-id", key_id, "--plaintext", "fileb://plain.txt",
+        "--output", "text", "--query", "CiphertextBlob",
+    ).stdout.strip()  # fmt: skip
+    (tmp_path / "blob.bin").write_bytes(base64.b64decode(blob))
+    shown = aws(
+        "decrypt", "--ciphertext-blob", "fileb://blob.bin",
+        "--output", "text", "--query", "Plaintext",
+    ).stdout.strip()  # fmt: skip
+    assert base64.b64decode(shown) == b"brought my own key\n"
+    refused = aws("import-key-material", "--key-id", key_id, "--import-token",
+                  "fileb://token.bin", "--encrypted-key-material", "fileb://token.bin",
+                  "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE", ok=False)  # fmt: skip
+    assert "InvalidCiphertextException" in refused.stderr

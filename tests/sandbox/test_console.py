@@ -299,3 +299,20 @@ def test_a_redirect_to_a_bad_file_name_is_refused(account):
     assert refused.output.startswith("../escape:") and "letters, digits" in refused.output
     assert not SandboxFile.objects.filter(account=account).exists()
     assert "needs a file name" in run(account, "aws kms list-keys >", ok=False).output
+
+
+@pytest.mark.django_db
+def test_an_external_key_and_its_import_parameters_from_the_console(account):
+    created = json.loads(run(account, "aws kms create-key --origin EXTERNAL").output)
+    key_id = created["KeyMetadata"]["KeyId"]
+    assert created["KeyMetadata"]["KeyState"] == "PendingImport"
+    parameters = json.loads(
+        run(
+            account,
+            f"aws kms get-parameters-for-import --key-id {key_id} "
+            "--wrapping-algorithm RSAES_OAEP_SHA_256 --wrapping-key-spec RSA_2048",
+        ).output
+    )
+    assert base64.b64decode(parameters["PublicKey"])[:2] == b"\x30\x82"  # DER SubjectPublicKeyInfo
+    refused = run(account, f"aws kms encrypt --key-id {key_id} --plaintext aGk=", ok=False)
+    assert "(KMSInvalidStateException)" in refused.output and "pending import" in refused.output

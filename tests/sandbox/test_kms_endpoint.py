@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 
 import pytest
@@ -218,3 +219,54 @@ def test_a_boto3_loop_of_keys_fits_the_default_quota_and_a_staff_quota_still_ans
         kms_client.create_key(Description="one too many")
     assert error_code(caught) == "LimitExceededException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_bring_your_own_key_material_through_boto3(kms_client):
+    import os
+
+    from cryptography.hazmat.primitives import keywrap
+
+    key_id = kms_client.create_key(Origin="EXTERNAL", Description="byok")["KeyMetadata"]["KeyId"]
+    assert kms_client.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
+    parameters = kms_client.get_parameters_for_import(
+        KeyId=key_id, WrappingAlgorithm="RSA_AES_KEY_WRAP_SHA_256", WrappingKeySpec="RSA_3072"
+    )
+    public = serialization.load_der_public_key(parameters["PublicKey"])
+    material, aes_key = os.urandom(32), os.urandom(32)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    wrapped = public.encrypt(aes_key, oaep) + keywrap.aes_key_wrap_with_padding(aes_key, material)
+    kms_client.import_key_material(
+        KeyId=key_id,
+        ImportToken=parameters["ImportToken"],
+        EncryptedKeyMaterial=wrapped,
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    blob = kms_client.encrypt(KeyId=key_id, Plaintext=b"mine")["CiphertextBlob"]
+    kms_client.delete_imported_key_material(KeyId=key_id)
+    with pytest.raises(ClientError) as caught:
+        kms_client.decrypt(CiphertextBlob=blob)
+    assert error_code(caught) == "KMSInvalidStateException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+    again = kms_client.get_parameters_for_import(
+        KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    with pytest.raises(ClientError) as caught:  # a token for the wrong key
+        kms_client.import_key_material(
+            KeyId=key_id,
+            ImportToken=parameters["ImportToken"] + b"x",
+            EncryptedKeyMaterial=wrapped,
+            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )
+    assert error_code(caught) == "InvalidImportTokenException"
+    rewrapped = serialization.load_der_public_key(again["PublicKey"]).encrypt(material, oaep)
+    kms_client.import_key_material(
+        KeyId=key_id,
+        ImportToken=again["ImportToken"],
+        EncryptedKeyMaterial=rewrapped,
+        ValidTo=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+    )
+    assert kms_client.decrypt(CiphertextBlob=blob)["Plaintext"] == b"mine"
+    metadata = kms_client.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert metadata["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
+    assert metadata["ValidTo"] > dt.datetime.now(dt.UTC) + dt.timedelta(days=29)
