@@ -14,6 +14,7 @@ BENCHMARKS = [
     "engine_kms.py",
     "engine_hsm.py",
     "kms_endpoint_bench.py",
+    "s3_endpoint_bench.py",
     "pkcs11_bench.py",
 ]
 

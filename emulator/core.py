@@ -368,6 +368,9 @@ class AuditLog:
         self._log = log
         self._clock = clock
         self.source: str | None = None  # the calling client, as CloudTrail's userAgent
+        # The AWS service that made the call on the principal's behalf (CloudTrail's
+        # userIdentity.invokedBy), e.g. "s3.amazonaws.com" for SSE-KMS.
+        self.invoked_by: str | None = None
         # Where fresh events go without a copy: only a MemoryStorage (not a subclass).
         self._adopt = storage._event_list(log).append if type(storage) is MemoryStorage else None
 
@@ -400,6 +403,8 @@ class AuditLog:
         }
         if self.source is not None:
             event["source"] = self.source
+        if self.invoked_by is not None:
+            event["invokedBy"] = self.invoked_by
         if fresh and self._adopt is not None:
             self._adopt(event)
         else:

@@ -45,6 +45,8 @@ from emulator.kms import Decision, Kms
 from emulator.kms.errors import KmsError, UnknownOperationException
 from emulator.kms.schema import OPERATION_SCHEMAS
 from emulator.kms.validation import decode_request, encode_response
+from emulator.s3 import S3, CustomerKey, ObjectHead, S3Error, SseRequest
+from emulator.s3.service import INVOKED_BY as S3_SERVICE
 
 from .models import SandboxAccount
 from .storage_orm import OrmStorage
@@ -54,10 +56,12 @@ __all__ = [
     "HSM_COMMANDS",
     "OPERATION_SCHEMAS",
     "PKCS11_CLIENT",
+    "S3",
     "CliContext",
     "CloudHsm",
     "CloudHsmInvalidRequestException",
     "Cluster",
+    "CustomerKey",
     "Decision",
     "EngineError",
     "HsmError",
@@ -65,11 +69,14 @@ __all__ = [
     "Inventory",
     "KmsError",
     "KmsKey",
+    "ObjectHead",
     "OffsetClock",
     "Pkcs11Error",
+    "S3Error",
     "SandboxEngine",
     "Sealer",
     "SealingError",
+    "SseRequest",
     "UnknownOperationException",
     "create_ca",
     "decode_request",
@@ -181,6 +188,18 @@ class SandboxEngine:
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
         )
+
+    @cached_property
+    def s3(self) -> S3:
+        """S3 of the account; the KMS calls it makes for SSE-KMS are the principal's, with
+        ``invokedBy`` s3.amazonaws.com in the KMS audit log."""
+        for_s3 = Kms(
+            *self._host(),
+            keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
+            max_keys=self.account.max_kms_keys,
+        )
+        for_s3._audit.invoked_by = S3_SERVICE
+        return S3(*self._host(), kms=for_s3, principal=self.principal)
 
     def kms_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One KMS operation as the engine's principal (engine params: blobs as bytes)."""

@@ -40,22 +40,22 @@ class ApiError(Exception):
         self.status = status
 
 
-def read_body(request: HttpRequest) -> bytes:
+def read_body(request: HttpRequest, limit: int = MAX_REQUEST_BYTES) -> bytes:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > MAX_REQUEST_BYTES:
+    if declared > limit:
         raise ApiError(
             "ValidationException",
-            f"Request body of {declared} bytes exceeds the {MAX_REQUEST_BYTES}-byte limit.",
+            f"Request body of {declared} bytes exceeds the {limit}-byte limit.",
             413,
         )
     body = request.body
-    if len(body) > MAX_REQUEST_BYTES:
+    if len(body) > limit:
         raise ApiError(
             "ValidationException",
-            f"Request body of {len(body)} bytes exceeds the {MAX_REQUEST_BYTES}-byte limit.",
+            f"Request body of {len(body)} bytes exceeds the {limit}-byte limit.",
             413,
         )
     return body
@@ -78,6 +78,7 @@ def authenticate(request: HttpRequest, body: bytes, *, service: str) -> SandboxA
         query_string=request.META.get("QUERY_STRING", ""),
         headers={name.lower(): value for name, value in request.headers.items()},
         body=body,
+        normalize_path=service != "s3",
     )
     now = dt.datetime.now(dt.UTC)
     try:

@@ -62,6 +62,7 @@ class SignedRequest:
     query_string: str
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
+    normalize_path: bool = True  # S3 signs the path as sent, without resolving dot segments
 
 
 def parse_authorization(header: str) -> Authorization:
@@ -167,7 +168,9 @@ def canonical_request(request: SignedRequest, signed_headers: tuple[str, ...]) -
     return "\n".join(
         [
             request.method.upper(),
-            canonical_uri(request.path),
+            canonical_uri(request.path)
+            if request.normalize_path
+            else quote(request.path or "/", safe="/~"),
             canonical_query(request.query_string),
             "\n".join(header_lines) + "\n",
             ";".join(sorted(set(signed_headers))),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import hsm_api, kms_api, views_account, views_console, views_files, views_labs
+from . import hsm_api, kms_api, s3_api, views_account, views_console, views_files, views_labs
 
 urlpatterns = [
     path("", views_console.sandbox_home, name="sandbox_home"),
@@ -37,4 +37,9 @@ urlpatterns = [
     path("kms/", kms_api.kms_endpoint, name="sandbox_kms"),
     path("kms", kms_api.kms_endpoint, name="sandbox_kms_no_slash"),
     path("cloudhsm/client/", hsm_api.hsm_client_endpoint, name="sandbox_hsm_client"),
+    # S3, path-style: the bucket and key are in the path, as boto3 sends them.
+    path("s3", s3_api.s3_endpoint),
+    path("s3/", s3_api.s3_endpoint, name="sandbox_s3"),
+    path("s3/<str:bucket>", s3_api.s3_endpoint),
+    path("s3/<str:bucket>/<path:key>", s3_api.s3_endpoint),
 ]

@@ -189,7 +189,8 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^sandbox/kms/?$"]
+    # SDKs on a learner's own machine may call the sandbox APIs over plain HTTP (a local run).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^sandbox/kms/?$", r"^sandbox/s3(/.*)?$"]
 
 from django.utils.csp import CSP  # noqa: E402
 
