@@ -198,3 +198,43 @@ def test_import_key_material_the_way_the_aws_docs_show_with_openssl(aws, tmp_pat
                   "fileb://token.bin", "--encrypted-key-material", "fileb://token.bin",
                   "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE", ok=False)  # fmt: skip
     assert "InvalidCiphertextException" in refused.stderr
+
+
+def test_s3api_with_sse_kms_from_the_real_aws_cli(aws, live_server, credentials, tmp_path):
+    key_arn = json.loads(aws("create-key").stdout)["KeyMetadata"]["Arn"]
+    access_key_id, secret = credentials
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+
+    def s3api(*args: str) -> dict:
+        done = subprocess.run(
+            [AWS, "--endpoint-url", live_server.url + "/sandbox/s3", "s3api", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    (tmp_path / "q3.csv").write_bytes(b"revenue,42\n")
+    s3api("create-bucket", "--bucket", "reports")
+    put = s3api(
+        "put-object", "--bucket", "reports", "--key", "q3.csv", "--body", "q3.csv",
+        "--server-side-encryption", "aws:kms", "--ssekms-key-id", key_arn,
+    )  # fmt: skip
+    assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"] == key_arn
+    got = s3api("get-object", "--bucket", "reports", "--key", "q3.csv", "copy.csv")
+    assert got["ServerSideEncryption"] == "aws:kms"
+    assert (tmp_path / "copy.csv").read_bytes() == b"revenue,42\n"
+    head = s3api("head-object", "--bucket", "reports", "--key", "q3.csv")
+    assert head["ContentLength"] == 11
