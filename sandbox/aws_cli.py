@@ -26,7 +26,9 @@ from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.session import get_session
 
-SERVICES = ("kms", "cloudhsmv2")
+SERVICES = ("kms", "cloudhsmv2", "s3api")
+# The CLI's command name -> botocore's service model ("aws s3api" speaks the S3 API).
+MODEL_NAMES = {"s3api": "s3"}
 OUTPUT_FORMATS = ("json", "text", "yaml-stream", "table")
 GLOBAL_OPTIONS = ("--output", "--query", "--region", "--profile", "--endpoint-url")
 GLOBAL_FLAGS = ("--no-cli-pager", "--no-paginate", "--no-verify-ssl", "--no-sign-request")
@@ -53,7 +55,7 @@ class AwsCliCall:
 
 @functools.cache
 def service_model(service: str) -> ServiceModel:
-    return get_session().get_service_model(service)
+    return get_session().get_service_model(MODEL_NAMES.get(service, service))
 
 
 @functools.cache
@@ -100,6 +102,11 @@ def parse(tokens: list[str], *, read_file: FileReader) -> AwsCliCall:
     rest = _take_global_options(tokens[2:], globals_)
     if rest and rest[-1] == "help":
         return AwsCliCall(service, operation.name, {}, help_requested=True)
+    extras: dict[str, str] = {}
+    if operation.has_streaming_output:  # aws s3api get-object ... <outfile>
+        if not rest or rest[-1].startswith("--") or (len(rest) > 1 and rest[-2].startswith("--")):
+            raise CliUsageError("aws: error: the following arguments are required: outfile")
+        extras["outfile"] = rest.pop()
     params = _parse_options(operation, rest, read_file=read_file)
     output = globals_.get("--output", "json")
     if output not in OUTPUT_FORMATS:
@@ -115,6 +122,7 @@ def parse(tokens: list[str], *, read_file: FileReader) -> AwsCliCall:
         query=globals_.get("--query"),
         region=globals_.get("--region"),
         profile=globals_.get("--profile"),
+        extras=extras,
     )
 
 
@@ -245,6 +253,10 @@ def _load_file(value: str, option: str, read_file: FileReader) -> bytes:
 
 def _top_level_value(option: str, values: list[str], shape: Shape, read_file: FileReader) -> Any:
     kind = shape.type_name
+    if kind == "blob" and shape.serialization.get("streaming") and len(values) == 1:
+        # A streaming body (s3api put-object --body) is a file name, as in the AWS CLI.
+        name = values[0].split("://", 1)[-1]
+        return base64.b64encode(_load_file("fileb://" + name, option, read_file)).decode()
     if kind == "list":
         if not values:
             raise CliUsageError(f"aws: error: argument {option}: expected at least one argument")
@@ -476,7 +488,8 @@ def top_level_help() -> str:
         "usage: aws <service> <command> [options]\n\n"
         "Services in this sandbox:\n"
         "  kms         AWS Key Management Service (try: aws kms help)\n"
-        "  cloudhsmv2  AWS CloudHSM control plane (try: aws cloudhsmv2 help)\n\n"
+        "  cloudhsmv2  AWS CloudHSM control plane (try: aws cloudhsmv2 help)\n"
+        "  s3api       Amazon S3 buckets and objects, SSE-S3 and SSE-KMS (try: aws s3api help)\n\n"
         "Global options: --output json|text, --query <JMESPath>, --profile default|analyst"
     )
 

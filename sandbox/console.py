@@ -32,6 +32,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from . import aws_cli, aws_cli_output
+from .console_s3 import run_s3api
 from .engine import (
     HSM_COMMANDS,
     OPERATION_SCHEMAS,
@@ -87,6 +88,13 @@ AWS CloudHSM control plane (aws cloudhsmv2 help):
   aws cloudhsmv2 describe-clusters
   aws cloudhsmv2 initialize-cluster --cluster-id <id> --signed-cert file://cluster.crt \\
       --trust-anchor file://customerCA.crt
+
+Amazon S3, with SSE-KMS through your KMS keys (aws s3api help):
+  aws s3api create-bucket --bucket reports
+  aws s3api put-object --bucket reports --key q3.csv --body q3.csv \\
+      --server-side-encryption aws:kms --ssekms-key-id <key arn>
+  aws s3api get-object --bucket reports --key q3.csv copy.csv
+  aws s3api head-object | list-objects-v2 | put-bucket-encryption | delete-object ...
 
 CloudHSM CLI (type 'cloudhsm-cli help' for every command):
   configure-cli --cluster-id <id>      choose the cluster (automatic when you have one)
@@ -305,6 +313,8 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
     try:
         if call.service == "kms":
             wire = _run_kms(account, call, user)
+        elif call.service == "s3api":
+            wire = run_s3api(account, call, user)
         else:
             wire = _run_cloudhsm(account, call, user)
     except EngineError as error:

@@ -316,3 +316,58 @@ def test_an_external_key_and_its_import_parameters_from_the_console(account):
     assert base64.b64decode(parameters["PublicKey"])[:2] == b"\x30\x82"  # DER SubjectPublicKeyInfo
     refused = run(account, f"aws kms encrypt --key-id {key_id} --plaintext aGk=", ok=False)
     assert "(KMSInvalidStateException)" in refused.output and "pending import" in refused.output
+
+
+@pytest.mark.django_db
+def test_s3api_in_the_console_puts_and_gets_an_object_under_sse_kms(account):
+    key_arn = json.loads(run(account, "aws kms create-key").output)["KeyMetadata"]["Arn"]
+    file_save(account=account, name="q3.csv", content=b"revenue,42\n")
+    run(account, "aws s3api create-bucket --bucket reports")
+    put = json.loads(
+        run(
+            account,
+            "aws s3api put-object --bucket reports --key q3.csv --body q3.csv "
+            f"--server-side-encryption aws:kms --ssekms-key-id {key_arn}",
+        ).output
+    )
+    assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"] == key_arn
+    got = json.loads(
+        run(account, "aws s3api get-object --bucket reports --key q3.csv copy.csv").output
+    )
+    assert got["ContentLength"] == 11 and got["LastModified"].startswith("20")
+    assert SandboxFile.objects.get(account=account, name="copy.csv").content == b"revenue,42\n"
+    listed = run(
+        account, "aws s3api list-objects-v2 --bucket reports --query 'Contents[].Key' --output text"
+    )
+    assert listed.output.strip() == "q3.csv"
+    run(
+        account,
+        "aws s3api put-bucket-encryption --bucket reports --server-side-encryption-configuration "
+        + shlex.quote(
+            json.dumps(
+                {
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": key_arn,
+                            },
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                }
+            )
+        ),
+    )
+    rule = json.loads(run(account, "aws s3api get-bucket-encryption --bucket reports").output)
+    assert rule["ServerSideEncryptionConfiguration"]["Rules"][0]["BucketKeyEnabled"] is True
+    missing = run(account, "aws s3api get-object --bucket nowhere --key x out.bin", ok=False)
+    assert "(NoSuchBucket)" in missing.output
+    no_outfile = run(account, "aws s3api get-object --bucket reports --key q3.csv", ok=False)
+    assert "required: outfile" in no_outfile.output
+
+
+def test_s3api_get_object_without_outfile_is_a_usage_error():
+    with pytest.raises(aws_cli.CliUsageError, match="outfile"):
+        parse("s3api get-object --bucket b --key k")
+    assert parse("s3api get-object --bucket b --key k out.txt").extras == {"outfile": "out.txt"}
