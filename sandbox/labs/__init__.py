@@ -16,6 +16,7 @@ from .client_lab import LAB9
 from .hsm_integration_labs import LAB7, LAB8
 from .hsm_labs import LAB5, LAB6
 from .kms_labs import LAB1, LAB2, LAB3, LAB4, PACKAGE_SUFFIX
+from .s3_lab import LAB10
 
 __all__ = [
     "LABS",
@@ -31,7 +32,7 @@ __all__ = [
     "lab_state",
 ]
 
-LABS: tuple[Lab, ...] = (LAB1, LAB2, LAB3, LAB4, LAB5, LAB6, LAB7, LAB8, LAB9)
+LABS: tuple[Lab, ...] = (LAB1, LAB2, LAB3, LAB4, LAB5, LAB6, LAB7, LAB8, LAB9, LAB10)
 _BY_SLUG = {lab.slug: lab for lab in LABS}
 MAX_PACKAGE_BYTES = 2 * 1024 * 1024
 

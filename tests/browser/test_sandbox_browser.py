@@ -91,7 +91,7 @@ def test_a_learner_completes_lab_1_in_the_browser(live_server, page, learner):
     expect(steps.locator("li.step.passed")).to_have_count(5)
 
     page.get_by_role("link", name="Labs", exact=True).first.click()
-    expect(page.get_by_text("You completed 1 of 9 labs.")).to_be_visible()
+    expect(page.get_by_text("You completed 1 of 10 labs.")).to_be_visible()
 
     # The overview's architecture view follows what the console does, without a reload.
     page.get_by_role("link", name="Overview").click()
