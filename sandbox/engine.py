@@ -199,6 +199,7 @@ class SandboxEngine:
             max_keys=self.account.max_kms_keys,
         )
         for_s3._audit.invoked_by = S3_SERVICE
+        for_s3.via_service = f"s3.{self.account.region}.amazonaws.com"
         return S3(*self._host(), kms=for_s3, principal=self.principal)
 
     def kms_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:

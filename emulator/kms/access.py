@@ -67,9 +67,11 @@ CONTEXT_OPERATIONS = frozenset(
 class Decision:
     """The outcome of an access check and the reason for it.
 
-    ``source`` is "policy" (a statement decided: ``statement_index``/``statement_sid``),
-    "grant" (``grant_id`` allowed it), "account" (an IAM-only operation, decided by account
-    membership since the emulator has no IAM policies) or "none" (implicit deny).
+    ``source`` is "policy" (a key policy statement decided: ``statement_index``/
+    ``statement_sid``), "iam" (the caller's IAM policy allowed it; ``statement_index`` is the
+    key policy statement that lets IAM count), "iam-deny" (an IAM policy denied it), "grant"
+    (``grant_id`` allowed it), "account" (an IAM-only operation, decided by account
+    membership) or "none" (implicit deny).
     """
 
     allowed: bool

@@ -1,5 +1,7 @@
-"""Who may call an operation on a key: the key policy (explicit Deny wins), then grants,
-with explainable decisions (``decide``) and the fast check every key operation runs
+"""Who may call an operation on a key, in AWS's order: an explicit Deny in the key policy or
+the caller's IAM policies wins; then the key policy's Allow; then the caller's IAM policies,
+which count only when the key policy allows the account (:mod:`.iam`); then grants. With
+explainable decisions (``decide``) and the fast check every key operation runs
 (``authorize``). Policy evaluation itself is :mod:`.policy`; grant matching :mod:`.access`.
 """
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from emulator.kms import iam
 from emulator.kms.access import CROSS_ACCOUNT_ACTIONS, ConditionContext, Decision, grant_allows
 from emulator.kms.errors import AccessDeniedException
 from emulator.kms.policy import AccessRequest, KeyPolicy, PolicyVerdict, Principal
@@ -46,13 +49,56 @@ def _verdict(
         found = _VERDICTS.get(memo)
         if found is not None:
             return found
-    context = ConditionContext(principal, key, encryption_context, extra)
+    context = ConditionContext(principal, key, encryption_context, _with_service(kms, extra))
     verdict = policy.evaluate(AccessRequest(principal, action, resource, context))
     if memo is not None:
         if len(_VERDICTS) > CACHE_LIMIT:
             _VERDICTS.clear()
         _VERDICTS[memo] = verdict
     return verdict
+
+
+def _with_service(
+    kms: KmsState, extra: Mapping[str, Sequence[str]] | None
+) -> Mapping[str, Sequence[str]] | None:
+    """kms:ViaService and kms:GrantIsForAWSResource when an AWS service made the call."""
+    if kms.via_service is None:
+        return extra
+    return {
+        **(extra or {}),
+        "kms:viaservice": (kms.via_service,),
+        "kms:grantisforawsresource": ("true",),
+    }
+
+
+def _iam(
+    kms: KmsState,
+    principal: Principal,
+    key: KeyRecord,
+    action: str,
+    encryption_context: Mapping[str, str] | None,
+    extra: Mapping[str, Sequence[str]] | None,
+) -> tuple[PolicyVerdict, str | None]:
+    """The caller's IAM policies' verdict (None unless a principal of this account has some)."""
+    if principal.is_root or principal.account != kms.account_id:
+        return PolicyVerdict(None), None
+    context = ConditionContext(principal, key, encryption_context, _with_service(kms, extra))
+    return iam.identity_verdict(kms, principal, action, kms.key_arn(key.key_id), context)
+
+
+def _key_policy_allows_account(
+    kms: KmsState,
+    principal: Principal,
+    key: KeyRecord,
+    action: str,
+    encryption_context: Mapping[str, str] | None,
+    extra: Mapping[str, Sequence[str]] | None,
+) -> int | None:
+    """The key policy statement that lets IAM policies count (it allows the account root)."""
+    context = ConditionContext(principal, key, encryption_context, _with_service(kms, extra))
+    request = AccessRequest(iam.root_of(kms.account_id), action, kms.key_arn(key.key_id), context)
+    verdict = _policy(key.policy).evaluate(request)
+    return verdict.statement_index if verdict.effect == "Allow" else None
 
 
 def _allowing_grant(
@@ -91,6 +137,35 @@ def decide(
             "none",
         )
     verdict = _verdict(kms, principal, key, action, encryption_context, extra)
+    identity, policy_name = _iam(kms, principal, key, action, encryption_context, extra)
+    if identity.effect == "Deny" and verdict.effect != "Deny":
+        return Decision(
+            False,
+            f"Explicitly denied by IAM policy {policy_name!r} of {principal.arn}; an explicit "
+            "Deny overrides every Allow and every grant.",
+            action,
+            principal.arn,
+            resource,
+            "iam-deny",
+        )
+    iam_note = ""
+    if verdict.effect is None and identity.effect == "Allow":
+        gate = _key_policy_allows_account(kms, principal, key, action, encryption_context, extra)
+        if gate is not None:
+            return Decision(
+                True,
+                f"Allowed by IAM policy {policy_name!r}, which counts because key policy "
+                f"{_policy(key.policy).describe(gate)} allows the account.",
+                action,
+                principal.arn,
+                resource,
+                "iam",
+                gate,
+            )
+        iam_note = (
+            f" IAM policy {policy_name!r} allows it, but the key policy does not allow the "
+            "account, so IAM policies do not count for this key."
+        )
     if verdict.effect is not None and verdict.statement_index is not None:
         label = _policy(key.policy).describe(verdict.statement_index)
         allowed = verdict.effect == "Allow"
@@ -123,7 +198,7 @@ def decide(
         )
     return Decision(
         False,
-        f"No key policy statement and no grant allows {action} for {principal.arn}.",
+        f"No key policy statement and no grant allows {action} for {principal.arn}.{iam_note}",
         action,
         principal.arn,
         resource,
@@ -145,6 +220,7 @@ def authorize(
     if principal is None:
         principal = call.caller  # raises
     explicit = False
+    identity = key_verdict = PolicyVerdict(None)
     if principal.account == kms.account_id or action in CROSS_ACCOUNT_ACTIONS:
         # The memo lookup of _verdict, inlined: this runs on every key operation.
         policy = _POLICIES.get(key.policy)
@@ -154,19 +230,30 @@ def authorize(
             verdict = _VERDICTS.get((key.policy, principal.arn, action, names[1]))
         if verdict is None:
             verdict = _verdict(kms, principal, key, action, encryption_context, extra)
-        if verdict.effect == "Allow":
+        key_verdict = verdict
+        if not principal.is_root and principal.account == kms.account_id:
+            identity, _ = _iam(kms, principal, key, action, encryption_context, extra)
+        if verdict.effect == "Allow" and identity.effect != "Deny":
             return None
-        explicit = verdict.effect == "Deny"
+        explicit = verdict.effect == "Deny" or identity.effect == "Deny"
+        if (
+            not explicit
+            and identity.effect == "Allow"
+            and _key_policy_allows_account(kms, principal, key, action, encryption_context, extra)
+            is not None
+        ):
+            return None
         if not explicit:
             grant_id = _allowing_grant(kms, principal, key, action, encryption_context)
             if grant_id is not None:
                 call.detail["grantId"] = grant_id
                 return grant_id
-    why = (
-        "with an explicit deny in a resource-based policy"
-        if explicit
-        else f"because no resource-based policy allows the {action} action"
-    )
+    if identity.effect == "Deny" and key_verdict.effect != "Deny":
+        why = "with an explicit deny in an identity-based policy"
+    elif explicit:
+        why = "with an explicit deny in a resource-based policy"
+    else:
+        why = f"because no resource-based policy allows the {action} action"
     raise AccessDeniedException(
         f"User: {call.principal_arn} is not authorized to perform: {action} "
         f"on resource: {kms.key_arn(key.key_id)} {why}"

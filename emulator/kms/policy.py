@@ -6,12 +6,12 @@ Supported: ``Statement`` as a list or a single object; ``Effect`` Allow/Deny; ``
 ``NotResource``; ``Condition`` with the String*, Arn*, Numeric*, Bool and Null operators,
 ``...IfExists`` and the ``ForAnyValue:`` / ``ForAllValues:`` set qualifiers.
 
-Principal matching, the emulator's one deliberate simplification: in AWS a statement naming
-an account root (``arn:aws:iam::111122223333:root`` or ``111122223333``) delegates to IAM
-policies in that account. The emulator has no IAM policies, so such a statement matches only
-the root principal itself. Any other principal (user, role, assumed-role session) is allowed
-only by a statement that names it (a role ARN also matches the role's assumed-role sessions)
-or by ``"*"``.
+Principal matching: a statement naming an account root (``arn:aws:iam::111122223333:root``
+or ``111122223333``) matches only the root principal itself here; for every other principal of
+that account it is what lets their IAM policies count (:mod:`.iam`, combined in
+:mod:`.authorization`), as in AWS. Any other principal (user, role, assumed-role session) is
+allowed by the key policy only by a statement that names it (a role ARN also matches the
+role's assumed-role sessions) or by ``"*"``.
 """
 
 from __future__ import annotations

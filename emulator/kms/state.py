@@ -127,6 +127,9 @@ class KmsState(EngineState):
         super().__init__(storage, clock, random, sealer, account_id, region, "kms")
         self._backend = keystore_backend
         self.max_keys = max_keys
+        # The AWS service calling on the principal's behalf ("s3.us-east-1.amazonaws.com"):
+        # the kms:ViaService condition key. None for direct calls.
+        self.via_service: str | None = None
         self._scope = f"{account_id}:{region}:"
         self._arn_prefix = f"arn:aws:kms:{region}:{account_id}:"
         self._root_arn = f"arn:aws:iam::{account_id}:root"

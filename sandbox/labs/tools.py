@@ -258,6 +258,16 @@ def decision_trace(decision: Decision | None) -> list[str]:
         lines.append("1. Key policy: no explicit Deny applies.")
         lines.append("2. Key policy: no Allow statement names this principal.")
         lines.append(f"3. Grants: grant {decision.grant_id} allows it → ALLOW.")
+    elif decision.source == "iam-deny":
+        lines.append("1. IAM policy of the caller: explicit Deny → DENY (nothing else counts).")
+    elif decision.source == "iam":
+        lines.append("1. Key policy and IAM policies: no explicit Deny applies.")
+        lines.append("2. Key policy: no Allow statement names this principal.")
+        lines.append(
+            f"3. Key policy: statement {decision.statement_index} allows the account, so the "
+            "caller's IAM policies count."
+        )
+        lines.append("4. IAM policy: Allow → ALLOW.")
     elif decision.source == "account":
         lines.append("1. IAM-only operation: allowed to principals of this account.")
     else:
