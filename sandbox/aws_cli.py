@@ -26,7 +26,7 @@ from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.session import get_session
 
-SERVICES = ("kms", "cloudhsmv2", "s3api")
+SERVICES = ("kms", "cloudhsmv2", "s3api", "iam")
 # The CLI's command name -> botocore's service model ("aws s3api" speaks the S3 API).
 MODEL_NAMES = {"s3api": "s3"}
 OUTPUT_FORMATS = ("json", "text", "yaml-stream", "table")
@@ -489,7 +489,8 @@ def top_level_help() -> str:
         "Services in this sandbox:\n"
         "  kms         AWS Key Management Service (try: aws kms help)\n"
         "  cloudhsmv2  AWS CloudHSM control plane (try: aws cloudhsmv2 help)\n"
-        "  s3api       Amazon S3 buckets and objects, SSE-S3 and SSE-KMS (try: aws s3api help)\n\n"
+        "  s3api       Amazon S3 buckets and objects, SSE-S3 and SSE-KMS (try: aws s3api help)\n"
+        "  iam         inline policies of the sandbox's users and role (try: aws iam help)\n\n"
         "Global options: --output json|text, --query <JMESPath>, --profile default|analyst"
     )
 

@@ -32,6 +32,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from . import aws_cli, aws_cli_output
+from .console_iam import PROFILES, explain_access, run_iam
 from .console_s3 import run_s3api
 from .engine import (
     HSM_COMMANDS,
@@ -46,7 +47,7 @@ from .engine import (
     run_command,
 )
 from .models import SandboxAccount, SandboxFile
-from .services import ANALYST_USER, ROOT_USER, file_save, sandbox_call
+from .services import file_save, sandbox_call
 
 HSM_WORDS = sorted({path[0] for path in HSM_COMMANDS})
 HELPER_WORDS = ("help", "history", "ls", "clear", "configure-cli", "cloudhsm-cli", "aws")
@@ -239,6 +240,9 @@ def _dispatch(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRe
         return ConsoleResult(line, _listing(account))
     if first == "aws":
         return _run_aws(account, line, words[1:])
+    if first == "explain-access":
+        output, ok = explain_access(account, words[1:])
+        return ConsoleResult(line, output, ok, touched_engine=ok)
     if first == "configure-cli":
         return _configure_cli(account, line, words[1:])
     if first == "cloudhsm-cli":
@@ -278,11 +282,7 @@ def _listing(account: SandboxAccount) -> str:
 
 
 def _principal_user(profile: str | None) -> str | None:
-    if profile in (None, "default"):
-        return ROOT_USER
-    if profile == ANALYST_USER:
-        return ANALYST_USER
-    return None
+    return PROFILES.get(profile or "default")
 
 
 def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleResult:
@@ -307,7 +307,8 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
         return ConsoleResult(
             line,
             f"The config profile ({call.profile}) could not be found. "
-            "Profiles here: default (the account root) and analyst (lab 3).",
+            "Profiles here: default (the account root), analyst (lab 3), developer (a user) "
+            "and app (a session of the role app).",
             False,
         )
     try:
@@ -315,6 +316,8 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
             wire = _run_kms(account, call, user)
         elif call.service == "s3api":
             wire = run_s3api(account, call, user)
+        elif call.service == "iam":
+            wire = run_iam(account, call, user)
         else:
             wire = _run_cloudhsm(account, call, user)
     except EngineError as error:

@@ -42,6 +42,7 @@ from emulator.cloudhsm.pki import create_ca, sign_csr
 from emulator.core import EngineError, OffsetClock, Sealer, SealingError, SystemRandom
 from emulator.inventory import Cluster, HsmKey, Inventory, KmsKey
 from emulator.kms import Decision, Kms
+from emulator.kms import iam as kms_iam
 from emulator.kms.errors import KmsError, UnknownOperationException
 from emulator.kms.schema import OPERATION_SCHEMAS
 from emulator.kms.validation import decode_request, encode_response
@@ -114,9 +115,13 @@ def sandbox_sealer() -> Sealer:
 
 
 def principal_arn(account: SandboxAccount, user_name: str) -> str:
-    """``root`` is the account root; any other name is an IAM user of the account."""
+    """``root`` is the account root, ``role/<name>`` a console session of that role; any
+    other name is an IAM user of the account."""
     if user_name == "root":
         return account.root_arn
+    if user_name.startswith("role/"):
+        role = user_name.removeprefix("role/")
+        return f"arn:aws:sts::{account.account_id}:assumed-role/{role}/console"
     return account.principal_arn(user_name)
 
 
@@ -190,9 +195,9 @@ class SandboxEngine:
         )
 
     @cached_property
-    def s3(self) -> S3:
-        """S3 of the account; the KMS calls it makes for SSE-KMS are the principal's, with
-        ``invokedBy`` s3.amazonaws.com in the KMS audit log."""
+    def s3_kms(self) -> Kms:
+        """KMS as S3 reaches it for SSE-KMS: the calls are the principal's, with ``invokedBy``
+        s3.amazonaws.com in the audit log and ``kms:ViaService`` s3.<region>.amazonaws.com."""
         for_s3 = Kms(
             *self._host(),
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
@@ -200,7 +205,24 @@ class SandboxEngine:
         )
         for_s3._audit.invoked_by = S3_SERVICE
         for_s3.via_service = f"s3.{self.account.region}.amazonaws.com"
-        return S3(*self._host(), kms=for_s3, principal=self.principal)
+        return for_s3
+
+    @cached_property
+    def s3(self) -> S3:
+        """S3 of the account, calling KMS through ``s3_kms``."""
+        return S3(*self._host(), kms=self.s3_kms, principal=self.principal)
+
+    def iam_put_policy(self, owner_arn: str, name: str, document: str) -> None:
+        kms_iam.put_policy(self.kms, owner_arn, name, document)
+
+    def iam_get_policy(self, owner_arn: str, name: str) -> str:
+        return kms_iam.get_policy(self.kms, owner_arn, name)
+
+    def iam_list_policies(self, owner_arn: str) -> list[str]:
+        return kms_iam.list_policies(self.kms, owner_arn)
+
+    def iam_delete_policy(self, owner_arn: str, name: str) -> None:
+        kms_iam.delete_policy(self.kms, owner_arn, name)
 
     def kms_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One KMS operation as the engine's principal (engine params: blobs as bytes)."""

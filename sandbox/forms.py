@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from accounts.form_fields import offer_choices
 
 from .models import file_name_validator
-from .services import ANALYST_USER, MAX_FILE_BYTES, ROOT_USER
+from .services import ANALYST_USER, DEVELOPER_USER, MAX_FILE_BYTES, ROOT_USER
 
 CLOCK_STEPS = {
     "5m": ("+5 minutes", 5 * 60),
@@ -99,7 +99,11 @@ class FileForm(forms.Form):
 
 class AccessKeyForm(forms.Form):
     user_name = forms.ChoiceField(
-        choices=[(ROOT_USER, "Account root (you)"), (ANALYST_USER, "IAM user analyst (lab 3)")],
+        choices=[
+            (ROOT_USER, "Account root (you)"),
+            (ANALYST_USER, "IAM user analyst (lab 3)"),
+            (DEVELOPER_USER, "IAM user developer (IAM policies: aws iam put-user-policy)"),
+        ],
         initial=ROOT_USER,
         label="Signs as",
     )

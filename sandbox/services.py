@@ -36,7 +36,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_ACCESS_KEYS = 4
 CONSOLE_HISTORY_KEPT = 200
 ANALYST_USER = "analyst"
+DEVELOPER_USER = "developer"
 ROOT_USER = "root"
+ACCESS_KEY_USERS = (ROOT_USER, ANALYST_USER, DEVELOPER_USER)
 _AKID_ALPHABET = string.ascii_uppercase + "234567"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
@@ -172,8 +174,10 @@ def access_key_create(
     *, account: SandboxAccount, user_name: str = ROOT_USER
 ) -> tuple[SandboxAccessKey, str]:
     """A new key pair; returns the row and the secret (shown to its owner, never logged)."""
-    if user_name not in (ROOT_USER, ANALYST_USER):
-        raise ValidationError("Access keys are for the account root or the lab analyst.")
+    if user_name not in ACCESS_KEY_USERS:
+        raise ValidationError(
+            "Access keys are for the account root and the IAM users analyst and developer."
+        )
     active = account.access_keys.filter(status=SandboxAccessKey.Status.ACTIVE).count()
     if active >= MAX_ACCESS_KEYS:
         raise ValidationError(

@@ -371,3 +371,59 @@ def test_s3api_get_object_without_outfile_is_a_usage_error():
     with pytest.raises(aws_cli.CliUsageError, match="outfile"):
         parse("s3api get-object --bucket b --key k")
     assert parse("s3api get-object --bucket b --key k out.txt").extras == {"outfile": "out.txt"}
+
+
+@pytest.mark.django_db
+def test_iam_policies_from_the_console_decide_a_users_kms_access_and_explain_access_says_why(
+    account,
+):
+    key_id = json.loads(run(account, "aws kms create-key").output)["KeyMetadata"]["KeyId"]
+    refused = run(
+        account, f"aws kms encrypt --key-id {key_id} --plaintext aGk= --profile developer", ok=False
+    )
+    assert "(AccessDeniedException)" in refused.output
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+            }
+        ],
+    }
+    file_save(account=account, name="via-s3.json", content=json.dumps(document).encode())
+    run(
+        account,
+        "aws iam put-user-policy --user-name developer --policy-name via-s3 "
+        "--policy-document file://via-s3.json",
+    )
+    listed = json.loads(run(account, "aws iam list-user-policies --user-name developer").output)
+    assert listed["PolicyNames"] == ["via-s3"]
+
+    direct = run(
+        account, f"explain-access --profile developer --action kms:Decrypt --key-id {key_id}"
+    )
+    assert "Verdict: DENIED" in direct.output
+    via_s3 = run(
+        account,
+        f"explain-access --profile developer --action kms:Decrypt --key-id {key_id} --via-service s3",
+    )
+    assert "allows the account, so the caller's IAM policies count" in via_s3.output
+    assert "Verdict: ALLOWED (via S3)" in via_s3.output
+    # The same rule, for real: direct use is refused, S3 on the developer's behalf may.
+    run(
+        account, f"aws kms encrypt --key-id {key_id} --plaintext aGk= --profile developer", ok=False
+    )
+    assert (
+        "(NoSuchEntity)"
+        in run(account, "aws iam list-user-policies --user-name mallory", ok=False).output
+    )
+    assert (
+        "(AccessDenied)"
+        in run(
+            account, "aws iam list-user-policies --user-name developer --profile analyst", ok=False
+        ).output
+    )
+    assert "usage: explain-access" in run(account, "explain-access --key-id x", ok=False).output

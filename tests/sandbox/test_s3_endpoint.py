@@ -225,3 +225,36 @@ def test_a_wrong_signature_is_refused_the_way_s3_refuses_it(live_server, credent
         forged.list_buckets()
     assert error_of(caught) == ("SignatureDoesNotMatch", 403)
     forged.close()
+
+
+def test_an_iam_policy_with_kms_via_service_lets_s3_use_a_key_the_user_cannot_call_directly(
+    live_server, s3, kms_client, account
+):
+    from sandbox.services import sandbox_call
+
+    key_arn = kms_client.create_key()["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket="team")
+    owner = f"arn:aws:iam::{account.account_id}:user/developer"
+    document = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*", "Condition": '
+        '{"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]}'
+    )
+    sandbox_call(account=account, action=lambda e: e.iam_put_policy(owner, "via-s3", document))
+    access_key, secret = access_key_create(account=account, user_name="developer")
+    developer_s3 = make_s3_client(live_server.url, access_key.access_key_id, secret)
+    put = developer_s3.put_object(
+        Bucket="team", Key="k", Body=b"data", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn
+    )
+    assert put["SSEKMSKeyId"] == key_arn
+    assert developer_s3.get_object(Bucket="team", Key="k")["Body"].read() == b"data"
+    generated = kms_events(account, "GenerateDataKey")[-1]
+    assert generated["principal"].endswith(":user/developer")
+    from .conftest import make_kms_client
+
+    developer_kms = make_kms_client(live_server.url, access_key.access_key_id, secret)
+    with pytest.raises(ClientError) as caught:
+        developer_kms.generate_data_key(KeyId=key_arn, KeySpec="AES_256")
+    assert error_of(caught) == ("AccessDeniedException", 400)
+    developer_s3.close()
+    developer_kms.close()
