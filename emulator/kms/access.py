@@ -129,7 +129,7 @@ class ConditionContext(Mapping[str, Sequence[str]]):
         if name == "kms:keyorigin":
             return (self._key.origin,)
         if name == "kms:multiregion":
-            return ("false",)
+            return ("true" if self._key.primary_region is not None else "false",)
         return self._extra.get(name, default)
 
     def _names(self) -> list[str]:

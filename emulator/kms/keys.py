@@ -67,7 +67,9 @@ def key_metadata(kms: KmsState, key: KeyRecord) -> JSON:
         metadata["SigningAlgorithms"] = list(info.signing_algorithms)
     elif key.key_usage == "GENERATE_VERIFY_MAC":
         metadata["MacAlgorithms"] = list(info.mac_algorithms)
-    metadata["MultiRegion"] = False
+    metadata["MultiRegion"] = key.primary_region is not None
+    if key.primary_region is not None:
+        metadata["MultiRegionConfiguration"] = multi_region_configuration(kms, key)
     if state == "PendingDeletion" and key.pending_window_days is not None:
         metadata["PendingDeletionWindowInDays"] = key.pending_window_days
     if key.is_symmetric and key.origin == "AWS_KMS" and key.material_id:
@@ -102,8 +104,13 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             f"KeySpec {spec} with Origin EXTERNAL is not supported by this emulator; "
             "import symmetric key material (SYMMETRIC_DEFAULT)."
         )
-    if request.get("MultiRegion"):
-        raise UnsupportedOperationException("Multi-Region keys are not supported by this emulator.")
+    multi_region = bool(request.get("MultiRegion"))
+    if multi_region and (origin != "AWS_KMS" or spec != "SYMMETRIC_DEFAULT"):
+        raise UnsupportedOperationException(
+            "This emulator makes multi-Region keys of KeySpec SYMMETRIC_DEFAULT and Origin "
+            "AWS_KMS only (AWS also allows asymmetric, HMAC and imported ones; never in a "
+            "custom key store)."
+        )
     store_id = request.get("CustomKeyStoreId")
     if origin == "AWS_CLOUDHSM" and store_id is None:
         raise ValidationException("CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.")
@@ -117,7 +124,7 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             "SYMMETRIC_DEFAULT is."
         )
     tags = _checked_tags(request.get("Tags") or [], {})
-    key_id = kms._new_key_id()
+    key_id = kms._new_key_id(multi_region)
     policy_text = request.get("Policy")
     if policy_text is None:
         policy_text = default_key_policy(kms.account_id)
@@ -138,6 +145,8 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
         policy=policy_text,
         description=request.get("Description") or "",
     )
+    if multi_region:
+        key.primary_region, key.mrk_regions = kms.region, [kms.region]
     call.target = kms.key_arn(key_id)
     if origin == "AWS_CLOUDHSM":
         _create_hsm_material(kms, key, str(store_id))
@@ -147,6 +156,22 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
     if tags:
         kms._put(TAGS, key_id, {"tags": tags})
     return {"KeyMetadata": key_metadata(kms, key)}
+
+
+def multi_region_configuration(kms: KmsState, key: KeyRecord) -> JSON:
+    def arn_in(region: str) -> str:
+        return f"arn:aws:kms:{region}:{kms.account_id}:key/{key.key_id}"
+
+    primary = str(key.primary_region)
+    return {
+        "MultiRegionKeyType": "PRIMARY" if kms.region == primary else "REPLICA",
+        "PrimaryKey": {"Arn": arn_in(primary), "Region": primary},
+        "ReplicaKeys": [
+            {"Arn": arn_in(region), "Region": region}
+            for region in key.mrk_regions or []
+            if region != primary
+        ],
+    }
 
 
 def _check_lockout(
@@ -332,6 +357,14 @@ def _require_rotatable(kms: KmsState, key: KeyRecord) -> None:
         )
 
 
+def _require_single_region(kms: KmsState, key: KeyRecord) -> None:
+    if key.primary_region is not None:
+        raise UnsupportedOperationException(
+            f"{kms.key_arn(key.key_id)} is a multi-Region key; this emulator does not rotate "
+            "them (AWS rotates the primary and shares the new material with its replicas)."
+        )
+
+
 def _require_enabled_for_rotation(kms: KmsState, key: KeyRecord) -> None:
     if key.state == "Disabled":
         raise DisabledException(f"{kms.key_arn(key.key_id)} is disabled.")
@@ -347,6 +380,7 @@ def enable_key_rotation(kms: KmsState, call: Call, request: JSON) -> JSON:
     )
     _require_enabled_for_rotation(kms, key)
     _require_rotatable(kms, key)
+    _require_single_region(kms, key)
     if key.rotation_period_days != days or key.next_rotation is None:
         key.rotation_period_days = days
         key.next_rotation = kms._now() + days * DAY
@@ -389,6 +423,7 @@ def rotate_key_on_demand(kms: KmsState, call: Call, request: JSON) -> JSON:
     authorization.authorize(kms, call, key, "kms:RotateKeyOnDemand")
     _require_enabled_for_rotation(kms, key)
     _require_rotatable(kms, key)
+    _require_single_region(kms, key)
     if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
         raise LimitExceededException(
             f"{kms.key_arn(key.key_id)} has reached the limit of "

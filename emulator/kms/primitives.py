@@ -50,8 +50,10 @@ __all__ = [
 # key id and material version are authenticated: a blob cannot be re-pointed at another key.
 # Keys in a CloudHSM key store use the same header; the body is what the HSM returned.
 BLOB_VERSION: Final = 1
+MRK_BLOB_VERSION: Final = 2  # the same layout, for a multi-Region key ("mrk-" + 32 hex)
 HEADER_SIZE: Final = 21
 _HEADER = struct.Struct(">B16sI")
+_VERSIONS = (BLOB_VERSION, MRK_BLOB_VERSION)
 NONCE_SIZE: Final = 12
 TAG_SIZE: Final = 16
 
@@ -91,8 +93,11 @@ def pack_header(key_id: str, material_version: int) -> bytes:
     memo = (key_id, material_version)
     header = _HEADERS.get(memo)
     if header is None:
-        key_bytes = bytes.fromhex(key_id.replace("-", ""))
-        header = _HEADER.pack(BLOB_VERSION, key_bytes, material_version)
+        if key_id.startswith("mrk-"):
+            header = _HEADER.pack(MRK_BLOB_VERSION, bytes.fromhex(key_id[4:]), material_version)
+        else:
+            key_bytes = bytes.fromhex(key_id.replace("-", ""))
+            header = _HEADER.pack(BLOB_VERSION, key_bytes, material_version)
         if len(_HEADERS) >= _MEMO_LIMIT:
             _HEADERS.clear()
         _HEADERS[memo] = header
@@ -104,14 +109,17 @@ def parse_blob(blob: bytes) -> tuple[BlobHeader, bytes] | None:
 
     The parsed header (immutable) is memoised by its bytes: one object per distinct header.
     """
-    if len(blob) < HEADER_SIZE + NONCE_SIZE + TAG_SIZE or blob[0] != BLOB_VERSION:
+    if len(blob) < HEADER_SIZE + NONCE_SIZE + TAG_SIZE or blob[0] not in _VERSIONS:
         return None
     header = blob[:HEADER_SIZE]
     parsed = _PARSED_HEADERS.get(header) if type(header) is bytes else None
     if parsed is None:
-        _, key_bytes, version = _HEADER.unpack_from(blob)
+        blob_version, key_bytes, version = _HEADER.unpack_from(blob)
         hex_id = key_bytes.hex()
-        key_id = f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+        if blob_version == MRK_BLOB_VERSION:
+            key_id = "mrk-" + hex_id
+        else:
+            key_id = f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
         parsed = BlobHeader(key_id, version, header)
         if type(header) is bytes:
             if len(_PARSED_HEADERS) >= _MEMO_LIMIT:

@@ -91,6 +91,10 @@ class KeyRecord:
     rotation_period_days: int | None = None  # None: automatic rotation is off
     next_rotation: float | None = None
     on_demand_rotations: int = 0
+    # Multi-Region keys: the primary's Region and every Region holding a copy (same id and
+    # material in each), kept alike on every copy.
+    primary_region: str | None = None
+    mrk_regions: list[str] | None = None
     # Imported material (origin EXTERNAL): its expiry, and a SHA-256 of the first material
     # imported, so that only the same material can come back after a deletion.
     expiration_model: str | None = None

@@ -319,4 +319,16 @@ OPERATION_SCHEMAS: dict[str, dict[str, Field]] = {
         "KeyMaterialId": _UNSUPPORTED,
     },
     "DeleteImportedKeyMaterial": {"KeyId": _key_id(), "KeyMaterialId": _UNSUPPORTED},
+    "ReplicateKey": {
+        "KeyId": _key_id(),
+        "ReplicaRegion": Field("string", True, 1, 32, pattern=r"^([a-z]+-){2,3}\d+$"),
+        "Policy": Field("string", min=1, max=131072),
+        "BypassPolicyLockoutSafetyCheck": Field("boolean"),
+        "Description": Field("string", min=0, max=8192),
+        "Tags": Field("tags"),
+    },
+    "UpdatePrimaryRegion": {
+        "KeyId": _key_id(),
+        "PrimaryRegion": Field("string", True, 1, 32, pattern=r"^([a-z]+-){2,3}\d+$"),
+    },
 }

@@ -28,6 +28,7 @@ from emulator.kms import (
     keys,
     keystores,
     lifecycle,
+    multi_region,
 )
 from emulator.kms.access import Decision
 from emulator.kms.errors import (
@@ -94,6 +95,7 @@ OPERATIONS: Mapping[str, Operation] = {
     "ListRetirableGrants": Operation(grants.list_retirable_grants),
     "PutKeyPolicy": Operation(keys.put_key_policy),
     "ReEncrypt": Operation(crypto.re_encrypt),
+    "ReplicateKey": Operation(multi_region.replicate_key),
     "RetireGrant": Operation(grants.retire_grant),
     "RevokeGrant": Operation(grants.revoke_grant),
     "RotateKeyOnDemand": Operation(keys.rotate_key_on_demand),
@@ -104,6 +106,7 @@ OPERATIONS: Mapping[str, Operation] = {
     "UpdateAlias": Operation(aliases.update_alias),
     "UpdateCustomKeyStore": Operation(keystores.update_custom_key_store),
     "UpdateKeyDescription": Operation(keys.update_key_description),
+    "UpdatePrimaryRegion": Operation(multi_region.update_primary_region),
     "Verify": Operation(crypto.verify),
     "VerifyMac": Operation(crypto.verify_mac),
 }

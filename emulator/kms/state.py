@@ -59,7 +59,10 @@ SERVICE_PRINCIPAL = "kms.amazonaws.com"
 DAY = 86400.0
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# A key id: a UUID, or "mrk-" and 32 hex digits for a multi-Region key.
+_UUID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 _KEY_ARN = re.compile(r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<resource>.+)$")
 _MARKER_PREFIX = "kms-marker:"
 CACHE_LIMIT = 256
@@ -130,6 +133,8 @@ class KmsState(EngineState):
         # The AWS service calling on the principal's behalf ("s3.us-east-1.amazonaws.com"):
         # the kms:ViaService condition key. None for direct calls.
         self.via_service: str | None = None
+        # The Regions multi-Region keys may be replicated into (None: any Region).
+        self.regions: tuple[str, ...] | None = None
         self._scope = f"{account_id}:{region}:"
         self._arn_prefix = f"arn:aws:kms:{region}:{account_id}:"
         self._root_arn = f"arn:aws:iam::{account_id}:root"
@@ -154,8 +159,25 @@ class KmsState(EngineState):
     def alias_arn(self, alias_name: str) -> str:
         return self._arn_prefix + alias_name
 
-    def _new_key_id(self) -> str:
+    def _new_key_id(self, multi_region: bool = False) -> str:
+        if multi_region:
+            return "mrk-" + self._random.token_bytes(16).hex()
         return str(uuid.UUID(bytes=self._random.token_bytes(16), version=4))
+
+    def in_region(self, region: str) -> KmsState:
+        """The same account's KMS in another Region, over the same storage (multi-Region
+        keys: a replica lives there). Audit events of work done there land in this log."""
+        other = KmsState(
+            self._storage,
+            self._clock,
+            self._random,
+            self._sealer,
+            self.account_id,
+            region,
+            max_keys=self.max_keys,
+        )
+        other.regions = self.regions
+        return other
 
     def _random_hex(self, size: int) -> str:
         return self._random.token_bytes(size).hex()

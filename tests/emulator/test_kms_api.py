@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_operation_has_a_method(kms: Kms) -> None:
-    assert len(OPERATIONS) == len(set(OPERATIONS)) == 50
+    assert len(OPERATIONS) == len(set(OPERATIONS)) == 52
     for operation in OPERATIONS:
         assert callable(getattr(kms, method_name(operation)))
 
@@ -59,11 +59,11 @@ def test_call_dispatches_by_aws_operation_name(kms: Kms) -> None:
 
 def test_unknown_operations_raise_a_distinct_audited_error(env: Env, kms: Kms) -> None:
     with pytest.raises(UnknownOperationException) as raised:
-        kms.call(ROOT, "ReplicateKey", {})
+        kms.call(ROOT, "DeriveSharedSecret", {})
 
     assert raised.value.code == "UnknownOperationException"
     assert isinstance(raised.value, KmsError)
-    assert env.last_event()["operation"] == "ReplicateKey"
+    assert env.last_event()["operation"] == "DeriveSharedSecret"
     assert env.last_event()["result"] == "UnknownOperationException"
 
 

@@ -149,7 +149,7 @@ def test_key_usage_must_fit_the_key_spec(kms: Kms, spec: str, usage: str | None)
         {"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"},
         {"Origin": "EXTERNAL", "KeySpec": "RSA_2048"},  # symmetric imports only
         {"Origin": "EXTERNAL_KEY_STORE"},
-        {"MultiRegion": True},
+        {"MultiRegion": True, "KeySpec": "RSA_2048"},  # symmetric multi-Region keys only
         {"XksKeyId": "abc"},
     ],
 )
