@@ -43,6 +43,8 @@ class KmsKey:
     created: float
     custom_key_store_id: str | None
     description: str
+    region: str = ""
+    multi_region: str = ""  # PRIMARY or REPLICA for a multi-Region key
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class Backup:
 @dataclass(frozen=True)
 class Inventory:
     now: dt.datetime
-    kms_keys: list[KmsKey] = field(default_factory=list)  # oldest first
+    kms_keys: list[KmsKey] = field(default_factory=list)  # oldest first, the home Region's
+    other_region_keys: list[KmsKey] = field(default_factory=list)  # multi-Region replicas
     aliases: list[Alias] = field(default_factory=list)
     key_stores: list[KeyStore] = field(default_factory=list)
     clusters: list[Cluster] = field(default_factory=list)  # DELETED ones too
@@ -138,16 +141,27 @@ class Inventory:
 
     @classmethod
     def from_records(
-        cls, records: Records, *, key_state: Callable[[KeyRecord], str], now: dt.datetime
+        cls,
+        records: Records,
+        *,
+        key_state: Callable[[KeyRecord], str],
+        now: dt.datetime,
+        region: str | None = None,
     ) -> Inventory:
-        """``key_state``: the KMS engine's ``key_state`` (it knows the stores' connections)."""
+        """``key_state``: the KMS engine's ``key_state`` (it knows the stores' connections).
+        ``region``: the home Region; KMS keys elsewhere (replicas) are listed apart."""
         keys = sorted(
-            (KeyRecord.from_dict(data) for data in records.get(KEY, {}).values()),
+            (
+                _kms_key(KeyRecord.from_dict(data), key_state, object_id)
+                for object_id, data in records.get(KEY, {}).items()
+            ),
             key=lambda key: (key.created, key.key_id),
         )
+        home = [key for key in keys if region is None or key.region == region]
         return cls(
             now=now,
-            kms_keys=[_kms_key(key, key_state(key)) for key in keys],
+            kms_keys=home,
+            other_region_keys=[key for key in keys if key not in home],
             aliases=sorted(
                 (_alias(AliasRecord.from_dict(data)) for data in records.get(ALIAS, {}).values()),
                 key=lambda alias: alias.name,
@@ -187,16 +201,22 @@ class Inventory:
         return [alias.name for alias in self.aliases if alias.target_key_id == key_id]
 
 
-def _kms_key(key: KeyRecord, state: str) -> KmsKey:
+def _kms_key(key: KeyRecord, key_state: Callable[[KeyRecord], str], object_id: str) -> KmsKey:
+    region = object_id.split(":")[1] if object_id.count(":") >= 2 else ""  # "account:region:id"
+    role = ""
+    if key.primary_region is not None:
+        role = "PRIMARY" if key.primary_region == region else "REPLICA"
     return KmsKey(
         key_id=key.key_id,
         spec=key.key_spec,
         usage=key.key_usage,
         origin=key.origin,
-        state=state,
+        state=key_state(key),
         created=key.created,
         custom_key_store_id=key.custom_key_store_id,
         description=key.description,
+        region=region,
+        multi_region=role,
     )
 
 

@@ -75,6 +75,8 @@ class KmsKeyRow:
     origin: str
     store_id: str | None
     y: int = 0
+    multi_region: str = ""  # PRIMARY or REPLICA
+    region: str = ""
 
     @property
     def css(self) -> str:
@@ -115,6 +117,11 @@ class Architecture:
     height: int
     vpc_height: int
     kms_height: int
+    # The second Region's box: multi-Region replicas (and primaries moved there).
+    second_region: str = ""
+    replicas: list[KmsKeyRow] = field(default_factory=list)
+    replica_y: int = 0
+    replica_height: int = 0
 
 
 ARCH_WIDTH = 960
@@ -133,6 +140,23 @@ def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Ar
     clusters, vpc_id = _place_clusters(inventory, {column.zone: column for column in zones})
     hsm_positions, vpc_height = _lay_out_vpc(zones, clusters)
     keys, more_keys, stores, kms_height = _kms_side(inventory, hsm_positions)
+    replica_y = VPC_Y + kms_height + 16
+    replicas = [
+        KmsKeyRow(
+            key_id=key.key_id,
+            aliases=[],
+            state=key.state,
+            spec=key.spec,
+            origin=key.origin,
+            store_id=None,
+            y=replica_y + 36 + index * 34,
+            multi_region=key.multi_region,
+            region=key.region,
+        )
+        for index, key in enumerate(inventory.other_region_keys[-MAX_KEYS_SHOWN:])
+    ]
+    replica_height = 44 + len(replicas) * 34 if replicas else 0
+    kms_bottom = kms_height + (16 + replica_height if replicas else 0)
     return Architecture(
         account_id=account.account_id,
         region=account.region,
@@ -144,9 +168,13 @@ def architecture_for(*, account: SandboxAccount, snapshot: EngineSnapshot) -> Ar
         more_keys=more_keys,
         stores=stores,
         width=ARCH_WIDTH,
-        height=VPC_Y + max(vpc_height, kms_height) + 24,
+        height=VPC_Y + max(vpc_height, kms_bottom) + 24,
         vpc_height=vpc_height,
         kms_height=kms_height,
+        second_region=replicas[0].region if replicas else "",
+        replicas=replicas,
+        replica_y=replica_y,
+        replica_height=replica_height,
     )
 
 
@@ -218,6 +246,8 @@ def _kms_side(
             spec=key.spec,
             origin=key.origin,
             store_id=key.custom_key_store_id,
+            multi_region=key.multi_region,
+            region=key.region,
         )
         for key in inventory.kms_keys
     ]

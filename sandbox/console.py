@@ -45,6 +45,7 @@ from .engine import (
     decode_request,
     encode_response,
     run_command,
+    sandbox_regions,
 )
 from .models import SandboxAccount, SandboxFile
 from .services import file_save, sandbox_call
@@ -294,7 +295,8 @@ def _run_aws(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRes
         return ConsoleResult(line, str(error), bool(help_words))
     if call.help_requested:
         return ConsoleResult(line, aws_cli.operation_help(call.service, call.operation))
-    if call.region is not None and call.region != account.region:
+    second_region = call.service == "kms" and call.region in sandbox_regions(account)
+    if call.region is not None and call.region != account.region and not second_region:
         return ConsoleResult(
             line,
             f"Could not connect to the endpoint URL: "
@@ -354,7 +356,7 @@ def _run_kms(account: SandboxAccount, call: aws_cli.AwsCliCall, user: str) -> di
     params = decode_request(call.operation, call.params)
     result = sandbox_call(
         account=account,
-        action=lambda engine: engine.kms_call(call.operation, params),
+        action=lambda engine: engine.kms_call(call.operation, params, call.region),
         principal_user=user,
     )
     encoded: dict[str, Any] = encode_response(result)

@@ -86,7 +86,9 @@ __all__ = [
     "hsm_client_main",
     "key_reference",
     "principal_arn",
+    "regions_of",
     "run_command",
+    "sandbox_regions",
     "sandbox_sealer",
     "sandbox_subnets",
     "sign_csr",
@@ -123,6 +125,15 @@ def principal_arn(account: SandboxAccount, user_name: str) -> str:
         role = user_name.removeprefix("role/")
         return f"arn:aws:sts::{account.account_id}:assumed-role/{role}/console"
     return account.principal_arn(user_name)
+
+
+def sandbox_regions(account: SandboxAccount) -> tuple[str, str]:
+    """The account's home Region and the second Region multi-Region keys can go to."""
+    return regions_of(account.region)
+
+
+def regions_of(home: str) -> tuple[str, str]:
+    return home, ("us-west-2" if home != "us-west-2" else "us-east-1")
 
 
 def sandbox_subnets(account: SandboxAccount) -> dict[str, str]:
@@ -188,11 +199,24 @@ class SandboxEngine:
 
     @cached_property
     def kms(self) -> Kms:
-        return Kms(
+        kms = Kms(
             *self._host(),
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
         )
+        kms.regions = sandbox_regions(self.account)
+        return kms
+
+    def kms_in(self, region: str) -> Kms:
+        """KMS in one of the account's Regions (the second one holds multi-Region replicas)."""
+        if region == self.account.region:
+            return self.kms
+        storage, clock, random, sealer, account_id, _ = self._host()
+        kms = Kms(
+            storage, clock, random, sealer, account_id, region, max_keys=self.account.max_kms_keys
+        )
+        kms.regions = sandbox_regions(self.account)
+        return kms
 
     @cached_property
     def s3_kms(self) -> Kms:
@@ -224,9 +248,13 @@ class SandboxEngine:
     def iam_delete_policy(self, owner_arn: str, name: str) -> None:
         kms_iam.delete_policy(self.kms, owner_arn, name)
 
-    def kms_call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One KMS operation as the engine's principal (engine params: blobs as bytes)."""
-        return self.kms.call(self.principal, operation, params)
+    def kms_call(
+        self, operation: str, params: dict[str, Any], region: str | None = None
+    ) -> dict[str, Any]:
+        """One KMS operation as the engine's principal (engine params: blobs as bytes), in
+        the home Region or ``region``."""
+        kms = self.kms_in(region) if region else self.kms
+        return kms.call(self.principal, operation, params)
 
     def inventory(self) -> Inventory:
         """The account's KMS and CloudHSM after the clock's due work, read without auditing
@@ -234,5 +262,8 @@ class SandboxEngine:
         self.hsm.process_due()
         self.kms.tick()
         return Inventory.from_records(
-            self.storage.records(), key_state=self.kms.key_state, now=self.clock.now()
+            self.storage.records(),
+            key_state=self.kms.key_state,
+            now=self.clock.now(),
+            region=self.account.region,
         )

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .engine import OPERATION_SCHEMAS, KmsError, decode_request, encode_response
-from .signed_api import ApiError, authenticate, read_body, run_as_key, throttle
+from .signed_api import ApiError, authenticate_in_region, read_body, run_as_key, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,14 @@ def kms_endpoint(request: HttpRequest) -> HttpResponse:
 
 def _handle(request: HttpRequest, request_id: str) -> HttpResponse:
     body = read_body(request)
-    key = authenticate(request, body, service="kms")
+    key, region = authenticate_in_region(request, body, service="kms")
     throttle(key, service="kms", limit=settings.SANDBOX_KMS_RATE_LIMIT)
     operation = _operation(request)
     engine_params = decode_request(operation, _parse_body(body))
     # The account row is locked only around the engine call, so concurrent requests of
     # one learner wait for each other's engine work, not for each other's signature checks.
     try:
-        result = run_as_key(key, lambda engine: engine.kms_call(operation, engine_params))
+        result = run_as_key(key, lambda engine: engine.kms_call(operation, engine_params, region))
     except KmsError as error:
         return _error(error.code, error.message, error.status, request_id)
     return _json_response(encode_response(result), 200, request_id)

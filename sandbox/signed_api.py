@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import sigv4
-from .engine import EngineError, SandboxEngine
+from .engine import EngineError, SandboxEngine, regions_of
 from .models import SandboxAccessKey, SandboxAccount
 from .services import (
     access_key_mark_used,
@@ -62,15 +62,23 @@ def read_body(request: HttpRequest, limit: int = MAX_REQUEST_BYTES) -> bytes:
 
 
 def authenticate(request: HttpRequest, body: bytes, *, service: str) -> SandboxAccessKey:
+    return authenticate_in_region(request, body, service=service)[0]
+
+
+def authenticate_in_region(
+    request: HttpRequest, body: bytes, *, service: str
+) -> tuple[SandboxAccessKey, str]:
+    """The access key that signed the request, and the Region it signed for (KMS also
+    answers in the account's second Region, where multi-Region replicas live)."""
     found: dict[str, SandboxAccessKey] = {}
 
-    def credentials_for(access_key_id: str) -> tuple[str, str] | None:
+    def credentials_for(access_key_id: str) -> tuple[str, str | tuple[str, ...]] | None:
         found_key = active_key(access_key_id)
         if found_key is None:
             return None
         key, region = found_key
         found["key"] = key
-        return access_key_secret(key), region
+        return access_key_secret(key), (regions_of(region) if service == "kms" else region)
 
     signed = sigv4.SignedRequest(
         method=request.method or "POST",
@@ -82,10 +90,10 @@ def authenticate(request: HttpRequest, body: bytes, *, service: str) -> SandboxA
     )
     now = dt.datetime.now(dt.UTC)
     try:
-        sigv4.verify(signed, service=service, credentials_for=credentials_for, now=now)
+        auth = sigv4.verify(signed, service=service, credentials_for=credentials_for, now=now)
     except sigv4.SigV4Error as error:
         raise ApiError(error.code, error.message, 400) from None
-    return found["key"]
+    return found["key"], auth.region
 
 
 KEY_COLUMNS = ("id", "account_id", "user_name", "access_key_id", "sealed_secret", "last_used_at")

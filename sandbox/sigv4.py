@@ -205,7 +205,7 @@ def verify(
     request: SignedRequest,
     *,
     service: str,
-    credentials_for: Callable[[str], tuple[str, str] | None],
+    credentials_for: Callable[[str], tuple[str, str | tuple[str, ...]] | None],
     now: dt.datetime,
 ) -> Authorization:
     """Check a request's signature; return its parsed Authorization or raise SigV4Error.
@@ -237,11 +237,17 @@ def verify(
             "UnrecognizedClientException", "The security token included in the request is invalid."
         )
     secret, region = credentials
-    if auth.region != region:
+    regions = (region,) if isinstance(region, str) else region
+    if auth.region not in regions:
         raise SigV4Error(
             "InvalidSignatureException",
             f"Credential should be scoped to a valid region, not '{auth.region}'. "
-            f"This sandbox account lives in '{region}'.",
+            f"This sandbox account lives in '{regions[0]}'"
+            + (
+                f" (and keeps multi-Region replicas in '{regions[1]}')."
+                if len(regions) > 1
+                else "."
+            ),
         )
     check_freshness(amz_date, when, now)
     expected = expected_signature(request, auth, amz_date, secret)

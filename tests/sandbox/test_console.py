@@ -229,7 +229,11 @@ def test_profiles_regions_and_unknown_commands(account):
 
 @uses_db
 def test_an_unimplemented_operation_answers_with_an_aws_error(account):
-    answer = run(account, "aws kms replicate-key --key-id x --replica-region eu-west-1", ok=False)
+    answer = run(
+        account,
+        "aws kms derive-shared-secret --key-id x --key-agreement-algorithm ECDH --public-key AA==",
+        ok=False,
+    )
     assert answer.output.startswith("An error occurred (UnknownOperationException)")
     backup = run(account, "aws cloudhsmv2 delete-backup --backup-id b-1", ok=False)
     assert "does not emulate DeleteBackup" in backup.output
@@ -427,3 +431,22 @@ def test_iam_policies_from_the_console_decide_a_users_kms_access_and_explain_acc
         ).output
     )
     assert "usage: explain-access" in run(account, "explain-access --key-id x", ok=False).output
+
+
+@pytest.mark.django_db
+def test_a_multi_region_key_from_the_console_is_used_in_the_second_region(account):
+    key_id = json.loads(run(account, "aws kms create-key --multi-region").output)["KeyMetadata"][
+        "KeyId"
+    ]
+    run(account, f"aws kms replicate-key --key-id {key_id} --replica-region us-west-2")
+    blob = run(
+        account,
+        f"aws kms encrypt --key-id {key_id} --plaintext aGk= --output text --query CiphertextBlob",
+    ).output.strip()
+    shown = run(
+        account,
+        f"aws kms decrypt --ciphertext-blob {blob} --region us-west-2 --output text --query Plaintext",
+    )
+    assert shown.output.strip() == "aGk="
+    elsewhere = run(account, "aws kms list-keys --region eu-west-1", ok=False)
+    assert "Could not connect" in elsewhere.output

@@ -270,3 +270,36 @@ def test_bring_your_own_key_material_through_boto3(kms_client):
     metadata = kms_client.describe_key(KeyId=key_id)["KeyMetadata"]
     assert metadata["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
     assert metadata["ValidTo"] > dt.datetime.now(dt.UTC) + dt.timedelta(days=29)
+
+
+def test_a_multi_region_key_replicated_to_the_second_region_decrypts_there(
+    live_server, kms_client, credentials, account
+):
+    key = kms_client.create_key(MultiRegion=True, Description="global")["KeyMetadata"]
+    assert key["KeyId"].startswith("mrk-") and key["MultiRegion"] is True
+    blob = kms_client.encrypt(KeyId=key["KeyId"], Plaintext=b"one key, two Regions")[
+        "CiphertextBlob"
+    ]
+    replica = kms_client.replicate_key(KeyId=key["KeyId"], ReplicaRegion="us-west-2")
+    assert replica["ReplicaKeyMetadata"]["Arn"].startswith("arn:aws:kms:us-west-2:")
+    west = make_kms_client(live_server.url, *credentials, region="us-west-2")
+    assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"one key, two Regions"
+    with pytest.raises(ClientError) as caught:
+        kms_client.replicate_key(KeyId=key["KeyId"], ReplicaRegion="us-east-1")
+    assert error_code(caught) == "ValidationException"
+    with pytest.raises(ClientError) as caught:
+        kms_client.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1")
+    assert error_code(caught) == "UnsupportedOperationException"
+    kms_client.update_primary_region(KeyId=key["KeyId"], PrimaryRegion="us-west-2")
+    described = west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert described["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
+    # The architecture view draws the second Region with its copy.
+    architecture = architecture_for(account=account, snapshot=engine_snapshot(account=account))
+    assert [(row.region, row.multi_region) for row in architecture.replicas] == [
+        ("us-west-2", "PRIMARY")
+    ]
+    assert architecture.keys[-1].multi_region == "REPLICA"
+    with pytest.raises(ClientError) as caught:
+        make_kms_client(live_server.url, *credentials, region="eu-west-1").list_keys()
+    assert error_code(caught) == "InvalidSignatureException"
+    west.close()
