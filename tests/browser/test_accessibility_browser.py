@@ -4,8 +4,9 @@ zero serious or critical violations, and no page wider than the phone's screen."
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from .tour import AXE, STOPS, axe_violations, build_world, log_in, overflow, settle
+from .tour import AXE, LEARNER, STOPS, axe_violations, build_world, log_in, overflow, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,3 +75,37 @@ def test_the_keyboard_reaches_every_control_with_a_visible_focus_ring(
                 problems.append(f"{stop.name}: focus is stuck on {seen[-1]!r}")
         context.close()
     assert not problems, "\n".join(problems)
+
+
+LAYOUT_SHIFTS = """
+window.__shifts = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) window.__shifts.push(entry.value);
+}).observe({type: "layout-shift", buffered: true});
+"""
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_answering_cards_does_not_shift_the_page_when_htmx_swaps(
+    live_server, browser, tmp_path, device
+):
+    """Cumulative layout shift over three answer → feedback → next cycles, counting shifts
+    right after input too (browsers leave those out of CLS): under 0.1, the "good" bar."""
+    build_world(tmp_path)
+    context = browser.new_context(viewport=VIEWPORTS[device])
+    context.add_init_script(LAYOUT_SHIFTS)
+    page = context.new_page()
+    log_in(page, live_server.url, LEARNER)
+    page.goto(live_server.url + "/review/")
+    card = page.locator("#review-card")
+    for _ in range(3):
+        expect(card).to_have_attribute("data-mode", "question")
+        card.locator('input[name="choice"]').first.check()
+        page.keyboard.press("Enter")
+        expect(card).to_have_attribute("data-mode", "feedback")
+        page.keyboard.press("Space")
+    expect(card).to_have_attribute("data-mode", "question")
+    settle(page)
+    shift = page.evaluate("window.__shifts.reduce((sum, value) => sum + value, 0)")
+    context.close()
+    assert shift < 0.1, f"cumulative layout shift {shift:.3f}"
