@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, keywrap
@@ -177,12 +178,7 @@ def aes_key_wrap(wrapping_key: bytes, key_data: bytes) -> bytes:
 
 def aes_key_unwrap(wrapping_key: bytes, wrapped: bytes) -> bytes:
     """Inverse of :func:`aes_key_wrap`; a failed integrity check is CKR_WRAPPED_KEY_INVALID."""
-    if len(wrapped) < 24 or len(wrapped) % 8:
-        raise Pkcs11Error("CKR_WRAPPED_KEY_LEN_RANGE", "wrapped key length is not valid")
-    try:
-        return keywrap.aes_key_unwrap(wrapping_key, wrapped)
-    except keywrap.InvalidUnwrap:
-        raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "integrity check failed") from None
+    return _unwrapped(keywrap.aes_key_unwrap, wrapping_key, wrapped, shortest=24)
 
 
 def aes_key_wrap_pad(wrapping_key: bytes, key_data: bytes) -> bytes:
@@ -194,10 +190,16 @@ def aes_key_wrap_pad(wrapping_key: bytes, key_data: bytes) -> bytes:
 
 def aes_key_unwrap_pad(wrapping_key: bytes, wrapped: bytes) -> bytes:
     """Inverse of :func:`aes_key_wrap_pad`; a failed integrity check is CKR_WRAPPED_KEY_INVALID."""
-    if len(wrapped) < 16 or len(wrapped) % 8:
+    return _unwrapped(keywrap.aes_key_unwrap_with_padding, wrapping_key, wrapped, shortest=16)
+
+
+def _unwrapped(
+    unwrap: Callable[[bytes, bytes], bytes], wrapping_key: bytes, wrapped: bytes, *, shortest: int
+) -> bytes:
+    if len(wrapped) < shortest or len(wrapped) % 8:
         raise Pkcs11Error("CKR_WRAPPED_KEY_LEN_RANGE", "wrapped key length is not valid")
     try:
-        return keywrap.aes_key_unwrap_with_padding(wrapping_key, wrapped)
+        return unwrap(wrapping_key, wrapped)
     except keywrap.InvalidUnwrap:
         raise Pkcs11Error("CKR_WRAPPED_KEY_INVALID", "integrity check failed") from None
 
