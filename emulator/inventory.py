@@ -57,9 +57,10 @@ class Alias:
 class KeyStore:
     store_id: str
     name: str
-    cluster_id: str
+    cluster_id: str  # "" for an external key store
     state: str
     error_code: str | None
+    store_type: str = "AWS_CLOUDHSM"  # or EXTERNAL_KEY_STORE
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def _key_store(store: KeyStoreRecord) -> KeyStore:
         cluster_id=store.cluster_id,
         state=store.state,
         error_code=store.error_code,
+        store_type=store.store_type,
     )
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["ClusterInfo", "CustomKeyStoreBackend", "HsmInfo", "KeyStoreBackendError"]
+__all__ = [
+    "ClusterInfo",
+    "CustomKeyStoreBackend",
+    "HsmInfo",
+    "KeyStoreBackendError",
+    "XksEndpoint",
+    "XksProxy",
+    "XksProxyError",
+]
 
 
 @dataclass(frozen=True)
@@ -67,4 +75,58 @@ class CustomKeyStoreBackend(Protocol):
 
     def delete_key(self, cluster_id: str, password: str, key_ref: str) -> None:
         """Destroy the HSM key (when KMS finishes deleting the KMS key)."""
+        ...
+
+
+# --- external key stores --------------------------------------------------------------------
+
+
+class XksProxyError(Exception):
+    """What went wrong talking to an XKS proxy: ``unreachable``, ``malformed`` (a response
+    KMS cannot read), or the proxy's own error name (``AuthenticationFailedException``,
+    ``KeyNotFoundException``, ``InvalidCiphertextException``, ``InvalidStateException``)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class XksEndpoint:
+    """Where KMS reaches an XKS proxy and how it signs (the proxy's SigV4 credential)."""
+
+    uri_endpoint: str
+    uri_path: str
+    access_key_id: str
+    secret: str
+
+
+class XksProxy(Protocol):
+    """The XKS Proxy API as KMS calls it (AWS's "External Key Store Proxy API"): JSON in and
+    out, binary members base64. Raises XksProxyError."""
+
+    def health(self, endpoint: XksEndpoint) -> dict[str, object]:
+        """GetHealthStatus: {"xksProxyFleetSize": n, "ekmVendor": ..., "ekmFleetDetails": [...]}."""
+        ...
+
+    def key_metadata(self, endpoint: XksEndpoint, key_id: str) -> dict[str, object]:
+        """GetKeyMetadata: {"keySpec": "AES_256", "keyUsage": [...], "keyStatus": "ENABLED"}."""
+        ...
+
+    def encrypt(
+        self, endpoint: XksEndpoint, key_id: str, plaintext: bytes, aad: bytes
+    ) -> dict[str, object]:
+        """Encrypt (AES_GCM): {"ciphertext", "initializationVector", "authenticationTag"}."""
+        ...
+
+    def decrypt(
+        self,
+        endpoint: XksEndpoint,
+        key_id: str,
+        ciphertext: bytes,
+        iv: bytes,
+        tag: bytes,
+        aad: bytes,
+    ) -> dict[str, object]:
+        """Decrypt: {"plaintext"}."""
         ...

@@ -34,6 +34,7 @@ from django.core.exceptions import ValidationError
 from . import aws_cli, aws_cli_output
 from .console_iam import PROFILES, explain_access, run_iam
 from .console_s3 import run_s3api
+from .console_xks import run_xks
 from .engine import (
     HSM_COMMANDS,
     OPERATION_SCHEMAS,
@@ -51,8 +52,23 @@ from .models import SandboxAccount, SandboxFile
 from .services import file_save, sandbox_call
 
 HSM_WORDS = sorted({path[0] for path in HSM_COMMANDS})
-HELPER_WORDS = ("help", "history", "ls", "clear", "configure-cli", "cloudhsm-cli", "aws")
-SECRET_OPTIONS = ("--password", "--key-store-password", "--new-password")
+HELPER_WORDS = (
+    "help",
+    "history",
+    "ls",
+    "clear",
+    "configure-cli",
+    "cloudhsm-cli",
+    "aws",
+    "explain-access",
+    "xks-proxy",
+)
+SECRET_OPTIONS = (
+    "--password",
+    "--key-store-password",
+    "--new-password",
+    "--xks-proxy-authentication-credential",
+)
 REDACTED = "********"
 SHOWN_ONCE = "(not kept in history: shown once when the command ran)"
 # Answers whose plaintext is key material: redacted from the stored transcript.
@@ -104,6 +120,9 @@ CloudHSM CLI (type 'cloudhsm-cli help' for every command):
   user create|list|change-password     key generate-symmetric aes --label k --key-length-bytes 32
   key list --filter attr.label=k       key wrap|unwrap|share|unshare|delete|set-attribute
   crypto sign|verify ...               logout
+
+External key store: xks-proxy help (the key manager outside AWS behind the XKS proxy).
+IAM: aws iam put-user-policy ...; explain-access --profile developer --action kms:Decrypt --key-id <key>.
 
 Console: help, history, ls (your files), clear. Pipes: '| base64 --decode', '> file'."""
 
@@ -241,6 +260,9 @@ def _dispatch(account: SandboxAccount, line: str, words: list[str]) -> ConsoleRe
         return ConsoleResult(line, _listing(account))
     if first == "aws":
         return _run_aws(account, line, words[1:])
+    if first == "xks-proxy":
+        shown, ok, kept = run_xks(account, words[1:])
+        return ConsoleResult(line, shown, ok, stored_output=kept, touched_engine=ok)
     if first == "explain-access":
         output, ok = explain_access(account, words[1:])
         return ConsoleResult(line, output, ok, touched_engine=ok)

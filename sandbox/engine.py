@@ -48,6 +48,10 @@ from emulator.kms.schema import OPERATION_SCHEMAS
 from emulator.kms.validation import decode_request, encode_response
 from emulator.s3 import S3, CustomerKey, ObjectHead, S3Error, SseRequest
 from emulator.s3.service import INVOKED_BY as S3_SERVICE
+from emulator.xks import MODES as XKS_MODES
+from emulator.xks import PROXY_ENDPOINT as XKS_PROXY_ENDPOINT
+from emulator.xks import PROXY_PATH as XKS_PROXY_PATH
+from emulator.xks import ExternalKeyManager
 
 from .models import SandboxAccount
 from .storage_orm import OrmStorage
@@ -58,6 +62,9 @@ __all__ = [
     "OPERATION_SCHEMAS",
     "PKCS11_CLIENT",
     "S3",
+    "XKS_MODES",
+    "XKS_PROXY_ENDPOINT",
+    "XKS_PROXY_PATH",
     "CliContext",
     "CloudHsm",
     "CloudHsmInvalidRequestException",
@@ -65,6 +72,7 @@ __all__ = [
     "CustomerKey",
     "Decision",
     "EngineError",
+    "ExternalKeyManager",
     "HsmError",
     "HsmKey",
     "Inventory",
@@ -198,11 +206,18 @@ class SandboxEngine:
         return self._cloudhsm(PKCS11_CLIENT)
 
     @cached_property
+    def xks(self) -> ExternalKeyManager:
+        """The external key manager behind the account's XKS proxy (outside "AWS")."""
+        storage, _, random, sealer, _, _ = self._host()
+        return ExternalKeyManager(storage, sealer, random)
+
+    @cached_property
     def kms(self) -> Kms:
         kms = Kms(
             *self._host(),
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
+            xks_proxy=self.xks,
         )
         kms.regions = sandbox_regions(self.account)
         return kms
@@ -226,6 +241,7 @@ class SandboxEngine:
             *self._host(),
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
+            xks_proxy=self.xks,
         )
         for_s3._audit.invoked_by = S3_SERVICE
         for_s3.via_service = f"s3.{self.account.region}.amazonaws.com"

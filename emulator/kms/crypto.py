@@ -9,7 +9,7 @@ import base64
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from emulator.kms import authorization, hsm_bridge, primitives
+from emulator.kms import authorization, hsm_bridge, primitives, xks_bridge
 from emulator.kms.errors import (
     IncorrectKeyException,
     InvalidCiphertextException,
@@ -101,14 +101,17 @@ def _encrypt_symmetric(
 ) -> bytes:
     header = pack_header(key.key_id, key.material_version)
     aad = canonical_context(context)
-    if key.custom_key_store_id is not None:
+    if key.custom_key_store_id is not None and key.xks_key_id is None:
         return header + hsm_bridge.hsm_encrypt(kms, key, plaintext, header + aad)
     aead = kms._materials.get((key.key_id, key.material_version, key.material))
     if aead is None:
         aead = kms._aead(key, key.material_version)
         if aead is None:
             raise InvalidCiphertextException()
-    return aead_seal(aead, kms._random.token_bytes(NONCE_SIZE), plaintext, header, aad)
+    sealed = aead_seal(aead, kms._random.token_bytes(NONCE_SIZE), plaintext, header, aad)
+    if key.xks_key_id is not None:  # double encryption: the external key over KMS's layer
+        return header + xks_bridge.xks_encrypt(kms, key, sealed[len(header) :], header + aad)
+    return sealed
 
 
 def _decrypt_symmetric(
@@ -145,7 +148,14 @@ def _decrypt_symmetric(
         _require_algorithm(kms, key, algorithm)
     aad = canonical_context(context)
     version = header.material_version
-    if key.custom_key_store_id is not None:
+    if key.xks_key_id is not None:
+        inner = xks_bridge.xks_decrypt(kms, key, body, header.header + aad)
+        aead = kms._aead(key, version)
+        plaintext = None
+        if inner is not None and aead is not None:
+            plaintext = aead_open(aead, header.header, inner, aad)
+        material_id = None
+    elif key.custom_key_store_id is not None:
         plaintext = hsm_bridge.hsm_decrypt(kms, key, body, header.header + aad)
         material_id = None
     elif version == key.material_version:

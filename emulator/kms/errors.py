@@ -54,6 +54,14 @@ __all__ = [
     "UnknownOperationException",
     "UnsupportedOperationException",
     "ValidationException",
+    "XksKeyAlreadyInUseException",
+    "XksKeyInvalidConfigurationException",
+    "XksKeyNotFoundException",
+    "XksProxyIncorrectAuthenticationCredentialException",
+    "XksProxyInvalidConfigurationException",
+    "XksProxyInvalidResponseException",
+    "XksProxyUriInUseException",
+    "XksProxyUriUnreachableException",
 ]
 
 
@@ -208,3 +216,27 @@ class UnsupportedOperationException(KmsError): ...
 
 
 class ValidationException(KmsError): ...
+
+
+class XksKeyAlreadyInUseException(KmsError): ...
+
+
+class XksKeyInvalidConfigurationException(KmsError): ...
+
+
+class XksKeyNotFoundException(KmsError): ...
+
+
+class XksProxyIncorrectAuthenticationCredentialException(KmsError): ...
+
+
+class XksProxyInvalidConfigurationException(KmsError): ...
+
+
+class XksProxyInvalidResponseException(KmsError): ...
+
+
+class XksProxyUriInUseException(KmsError): ...
+
+
+class XksProxyUriUnreachableException(KmsError): ...

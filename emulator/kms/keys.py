@@ -8,7 +8,7 @@ import base64
 from collections.abc import Mapping, Sequence
 
 from emulator.keystore import KeyStoreBackendError
-from emulator.kms import authorization, hsm_bridge, lifecycle
+from emulator.kms import authorization, hsm_bridge, lifecycle, xks_bridge
 from emulator.kms.access import ConditionContext
 from emulator.kms.errors import (
     CustomKeyStoreInvalidStateException,
@@ -20,6 +20,7 @@ from emulator.kms.errors import (
     TagException,
     UnsupportedOperationException,
     ValidationException,
+    XksKeyAlreadyInUseException,
 )
 from emulator.kms.policy import AccessRequest, KeyPolicy, default_key_policy
 from emulator.kms.primitives import generate_key_pair, private_key_der, public_key_der
@@ -56,8 +57,10 @@ def key_metadata(kms: KmsState, key: KeyRecord) -> JSON:
     if key.custom_key_store_id is not None:
         metadata["CustomKeyStoreId"] = key.custom_key_store_id
         store = kms._get_store(key.custom_key_store_id)
-        if store is not None:
+        if store is not None and store.store_type == "AWS_CLOUDHSM":
             metadata["CloudHsmClusterId"] = store.cluster_id
+    if key.xks_key_id is not None:
+        metadata["XksKeyConfiguration"] = {"Id": key.xks_key_id}
     metadata["KeyManager"] = "CUSTOMER"
     metadata["CustomerMasterKeySpec"] = key.key_spec
     metadata["KeySpec"] = key.key_spec
@@ -97,8 +100,6 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             f"KeyUsage {usage} is not compatible with KeySpec {spec}. Valid key usages for "
             f"{spec}: {', '.join(KEY_SPECS[spec].usages)}."
         )
-    if origin == "EXTERNAL_KEY_STORE":
-        raise UnsupportedOperationException(f"Origin {origin} is not supported by this emulator.")
     if origin == "EXTERNAL" and spec != "SYMMETRIC_DEFAULT":
         raise UnsupportedOperationException(
             f"KeySpec {spec} with Origin EXTERNAL is not supported by this emulator; "
@@ -112,13 +113,16 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
             "custom key store)."
         )
     store_id = request.get("CustomKeyStoreId")
-    if origin == "AWS_CLOUDHSM" and store_id is None:
-        raise ValidationException("CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.")
-    if store_id is not None and origin != "AWS_CLOUDHSM":
+    in_store = origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+    if in_store and store_id is None:
+        raise ValidationException(f"CustomKeyStoreId is required when Origin is {origin}.")
+    if store_id is not None and not in_store:
         raise ValidationException(
-            "A KMS key in an AWS CloudHSM key store must have Origin AWS_CLOUDHSM."
+            "A KMS key in a custom key store must have Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE."
         )
-    if origin == "AWS_CLOUDHSM" and spec != "SYMMETRIC_DEFAULT":
+    if (origin == "EXTERNAL_KEY_STORE") != (request.get("XksKeyId") is not None):
+        raise ValidationException("XksKeyId goes with Origin EXTERNAL_KEY_STORE, and only there.")
+    if in_store and spec != "SYMMETRIC_DEFAULT":
         raise UnsupportedOperationException(
             f"KeySpec {spec} is not supported for KMS keys in a custom key store; only "
             "SYMMETRIC_DEFAULT is."
@@ -150,6 +154,9 @@ def create_key(kms: KmsState, call: Call, request: JSON) -> JSON:
     call.target = kms.key_arn(key_id)
     if origin == "AWS_CLOUDHSM":
         _create_hsm_material(kms, key, str(store_id))
+    elif origin == "EXTERNAL_KEY_STORE":
+        _link_external_key(kms, key, str(store_id), str(request["XksKeyId"]))
+        _create_material(kms, key, now)  # KMS's own layer of the double encryption
     elif origin == "AWS_KMS":
         _create_material(kms, key, now)  # EXTERNAL: the customer imports it later
     kms._put_key(key)
@@ -221,6 +228,27 @@ def _create_material(kms: KmsState, key: KeyRecord, now: float) -> None:
         private = generate_key_pair(key.key_spec)
         key.material = kms._sealer.seal(private_key_der(private), identity)
         key.public_key = base64.b64encode(public_key_der(private)).decode("ascii")
+
+
+def _link_external_key(kms: KmsState, key: KeyRecord, store_id: str, xks_key_id: str) -> None:
+    store = hsm_bridge.store_or_not_found(kms, store_id)
+    if store.store_type != "EXTERNAL_KEY_STORE":
+        raise ValidationException(
+            f"Custom key store {store_id} is an AWS CloudHSM key store: use Origin AWS_CLOUDHSM."
+        )
+    if store.state != "CONNECTED":
+        raise CustomKeyStoreInvalidStateException(
+            f"Custom key store {store_id} is not connected (its ConnectionState is "
+            f"{store.state}). Connect it before creating KMS keys in it."
+        )
+    for _, data in kms._scan(KEY):
+        if data.get("custom_key_store_id") == store_id and data.get("xks_key_id") == xks_key_id:
+            raise XksKeyAlreadyInUseException(
+                f"The external key {xks_key_id} is already associated with KMS key "
+                f"{kms.key_arn(data['key_id'])}."
+            )
+    xks_bridge.check_key(kms, store, xks_key_id)
+    key.custom_key_store_id, key.xks_key_id = store_id, xks_key_id
 
 
 def _create_hsm_material(kms: KmsState, key: KeyRecord, store_id: str) -> None:

@@ -1,14 +1,19 @@
-"""CloudHSM custom key stores: Create, Connect, Disconnect, Describe, Update, Delete.
+"""Custom key stores: Create, Connect, Disconnect, Describe, Update, Delete, for both types:
+AWS CloudHSM key stores (a cluster, through ``kmsuser``) and external key stores (an XKS
+proxy in front of a key manager outside AWS, :mod:`.xks_bridge`).
 
 Connecting is asynchronous in AWS: ConnectCustomKeyStore checks the cluster, leaves the
 store CONNECTING and returns; the first ``tick`` after that logs in as kmsuser through the
-backend and settles the store as CONNECTED, or FAILED with AWS's ConnectionErrorCode.
+backend (or asks the XKS proxy for its health) and settles the store as CONNECTED, or FAILED
+with AWS's ConnectionErrorCode.
 """
 
 from __future__ import annotations
 
-from emulator.keystore import ClusterInfo
-from emulator.kms import authorization, hsm_bridge, lifecycle
+import re
+
+from emulator.keystore import ClusterInfo, XksEndpoint
+from emulator.kms import authorization, hsm_bridge, lifecycle, xks_bridge
 from emulator.kms.errors import (
     CloudHsmClusterInUseException,
     CloudHsmClusterInvalidConfigurationException,
@@ -21,6 +26,8 @@ from emulator.kms.errors import (
     LimitExceededException,
     UnsupportedOperationException,
     ValidationException,
+    XksProxyInvalidConfigurationException,
+    XksProxyUriInUseException,
 )
 from emulator.kms.records import KEY, KEYSTORE, KeyStoreRecord
 from emulator.kms.state import JSON, Call, KmsState, listing, page_of
@@ -70,9 +77,12 @@ def create_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
     """CreateCustomKeyStore (AWS_CLOUDHSM): an ACTIVE cluster with two active HSMs in
     different Availability Zones, whose trust anchor is TrustAnchorCertificate."""
     authorization.authorize_account(kms, call, "kms:CreateCustomKeyStore")
-    if request.get("CustomKeyStoreType", "AWS_CLOUDHSM") != "AWS_CLOUDHSM":
-        raise UnsupportedOperationException(
-            "External key stores are not supported by this emulator."
+    if request.get("CustomKeyStoreType", "AWS_CLOUDHSM") == "EXTERNAL_KEY_STORE":
+        return _create_external_store(kms, call, request)
+    stray = sorted(name for name in request if name.startswith("XksProxy"))
+    if stray:
+        raise ValidationException(
+            f"{', '.join(stray)} apply to custom key stores of type EXTERNAL_KEY_STORE only."
         )
     missing = [
         name
@@ -112,6 +122,70 @@ def create_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
     return {"CustomKeyStoreId": store_id}
 
 
+XKS_PATH = re.compile(r"^(/[a-zA-Z0-9/_-]+)?/kms/xks/v\d+$")
+
+
+def _create_external_store(kms: KmsState, call: Call, request: JSON) -> JSON:
+    """CreateCustomKeyStore (EXTERNAL_KEY_STORE): KMS checks it can reach the proxy."""
+    missing = [
+        name
+        for name in ("XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyAuthenticationCredential")
+        if request.get(name) is None
+    ]
+    if missing:
+        raise ValidationException(
+            f"{', '.join(missing)} required for a custom key store of type EXTERNAL_KEY_STORE."
+        )
+    connectivity = request.get("XksProxyConnectivity") or "PUBLIC_ENDPOINT"
+    if connectivity != "PUBLIC_ENDPOINT":
+        raise UnsupportedOperationException(
+            "This emulator reaches XKS proxies over a public endpoint only "
+            "(XksProxyConnectivity PUBLIC_ENDPOINT)."
+        )
+    endpoint, path = request["XksProxyUriEndpoint"], request["XksProxyUriPath"]
+    if not endpoint.startswith("https://") or not XKS_PATH.match(path):
+        raise XksProxyInvalidConfigurationException(
+            "XksProxyUriEndpoint must be https://<host> and XksProxyUriPath end with /kms/xks/v1."
+        )
+    credential = request["XksProxyAuthenticationCredential"]
+    access_key_id, secret = credential.get("AccessKeyId"), credential.get("RawSecretAccessKey")
+    if not access_key_id or not secret:
+        raise ValidationException(
+            "XksProxyAuthenticationCredential needs AccessKeyId and RawSecretAccessKey."
+        )
+    name = request["CustomKeyStoreName"]
+    _require_name_free(kms, name)
+    for store in _stores(kms):
+        if (store.xks_endpoint, store.xks_path) == (endpoint, path):
+            raise XksProxyUriInUseException(
+                f"The XKS proxy URI {endpoint}{path} is used by custom key store {store.store_id}."
+            )
+    if len(_stores(kms)) >= MAX_CUSTOM_KEY_STORES:
+        raise LimitExceededException(
+            f"You have reached the limit of {MAX_CUSTOM_KEY_STORES} custom key stores in "
+            "this account and Region."
+        )
+    store_id = "cks-" + kms._random_hex(9)[:17]
+    xks_bridge.check_health(kms, XksEndpoint(endpoint, path, str(access_key_id), str(secret)))
+    store = KeyStoreRecord(
+        store_id=store_id,
+        name=name,
+        cluster_id="",
+        trust_anchor="",
+        password="",
+        created=kms._now(),
+        store_type="EXTERNAL_KEY_STORE",
+        xks_endpoint=endpoint,
+        xks_path=path,
+        xks_connectivity=connectivity,
+        xks_access_key_id=str(access_key_id),
+        xks_secret=kms._sealer.seal(str(secret).encode(), f"kms-xks:{store_id}"),
+    )
+    kms._put_store(store)
+    call.target = store_id
+    return {"CustomKeyStoreId": store_id}
+
+
 def connect_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
     """ConnectCustomKeyStore: CONNECTING now, CONNECTED or FAILED at the next tick."""
     authorization.authorize_account(kms, call, "kms:ConnectCustomKeyStore")
@@ -124,7 +198,8 @@ def connect_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
             f"Custom key store {store.store_id} is {store.state}. To reconnect a custom key "
             "store in the FAILED state, disconnect it first."
         )
-    info = kms._backend.cluster_info(store.cluster_id) if kms._backend else None
+    external = store.store_type == "EXTERNAL_KEY_STORE"
+    info = kms._backend.cluster_info(store.cluster_id) if kms._backend and not external else None
     if info is not None:
         hsm_bridge.require_active(info)
         if not any(hsm.state == "ACTIVE" for hsm in info.hsms):
@@ -176,17 +251,22 @@ def describe_custom_key_stores(kms: KmsState, call: Call, request: JSON) -> JSON
 
 
 def _store_entry(store: KeyStoreRecord) -> JSON:
-    entry: JSON = {
-        "CustomKeyStoreId": store.store_id,
-        "CustomKeyStoreName": store.name,
-        "CloudHsmClusterId": store.cluster_id,
-        "TrustAnchorCertificate": store.trust_anchor,
-        "ConnectionState": store.state,
-    }
+    entry: JSON = {"CustomKeyStoreId": store.store_id, "CustomKeyStoreName": store.name}
+    if store.store_type == "AWS_CLOUDHSM":
+        entry["CloudHsmClusterId"] = store.cluster_id
+        entry["TrustAnchorCertificate"] = store.trust_anchor
+    entry["ConnectionState"] = store.state
     if store.state == "FAILED" and store.error_code is not None:
         entry["ConnectionErrorCode"] = store.error_code
     entry["CreationDate"] = store.created
-    entry["CustomKeyStoreType"] = "AWS_CLOUDHSM"
+    entry["CustomKeyStoreType"] = store.store_type
+    if store.store_type == "EXTERNAL_KEY_STORE":
+        entry["XksProxyConfiguration"] = {
+            "Connectivity": store.xks_connectivity,
+            "AccessKeyId": store.xks_access_key_id,
+            "UriEndpoint": store.xks_endpoint,
+            "UriPath": store.xks_path,
+        }
     return entry
 
 
@@ -196,6 +276,8 @@ def update_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
     authorization.authorize_account(kms, call, "kms:UpdateCustomKeyStore")
     store = hsm_bridge.store_or_not_found(kms, request["CustomKeyStoreId"])
     call.target = store.store_id
+    if store.store_type == "EXTERNAL_KEY_STORE":
+        return _update_external_store(kms, store, request)
     name = request.get("NewCustomKeyStoreName")
     password = request.get("KeyStorePassword")
     cluster_id = request.get("CloudHsmClusterId")
@@ -224,6 +306,31 @@ def update_custom_key_store(kms: KmsState, call: Call, request: JSON) -> JSON:
         store.cluster_id = cluster_id
     if password is not None:
         store.password = _seal_password(kms, store.store_id, password)
+    kms._put_store(store)
+    return {}
+
+
+def _update_external_store(kms: KmsState, store: KeyStoreRecord, request: JSON) -> JSON:
+    """Rename it (also while CONNECTED), or, while DISCONNECTED, give a new proxy credential."""
+    name = request.get("NewCustomKeyStoreName")
+    credential = request.get("XksProxyAuthenticationCredential")
+    if name is None and credential is None:
+        raise ValidationException(
+            "Specify NewCustomKeyStoreName or XksProxyAuthenticationCredential (the emulator "
+            "does not move external key stores to another proxy)."
+        )
+    if credential is not None and store.state != "DISCONNECTED":
+        raise CustomKeyStoreInvalidStateException(
+            f"Custom key store {store.store_id} is {store.state}; disconnect it to change its "
+            "proxy credential."
+        )
+    if name is not None:
+        _require_name_free(kms, name, except_store=store.store_id)
+        store.name = name
+    if credential is not None:
+        store.xks_access_key_id = str(credential.get("AccessKeyId") or "")
+        secret = str(credential.get("RawSecretAccessKey") or "")
+        store.xks_secret = kms._sealer.seal(secret.encode(), f"kms-xks:{store.store_id}")
     kms._put_store(store)
     return {}
 

@@ -9,6 +9,7 @@ import contextlib
 
 from emulator.core import SealingError
 from emulator.keystore import KeyStoreBackendError
+from emulator.kms import xks_bridge
 from emulator.kms.errors import KMSInternalException
 from emulator.kms.records import (
     ALIAS,
@@ -175,6 +176,11 @@ def _delete_key_now(kms: KmsState, key: KeyRecord) -> None:
 def _settle_connection(kms: KmsState, store: KeyStoreRecord) -> None:
     """Finish a ConnectCustomKeyStore: log kmsuser in, or record why it failed."""
     store.connect_due = None
+    if store.store_type == "EXTERNAL_KEY_STORE":
+        store.error_code = xks_bridge.connection_error(kms, store)
+        store.state = "FAILED" if store.error_code else "CONNECTED"
+        kms._put_store(store)
+        return
     backend = kms._backend
     info = backend.cluster_info(store.cluster_id) if backend is not None else None
     if backend is None or info is None:

@@ -95,6 +95,7 @@ class KeyRecord:
     # material in each), kept alike on every copy.
     primary_region: str | None = None
     mrk_regions: list[str] | None = None
+    xks_key_id: str | None = None  # the external key of an EXTERNAL_KEY_STORE key
     # Imported material (origin EXTERNAL): its expiry, and a SHA-256 of the first material
     # imported, so that only the same material can come back after a deletion.
     expiration_model: str | None = None
@@ -152,7 +153,9 @@ class GrantRecord(_Record):
 
 @dataclass
 class KeyStoreRecord(_Record):
-    """A CloudHSM custom key store. ``password`` is the sealed kmsuser password."""
+    """A custom key store. CloudHSM (``store_type`` AWS_CLOUDHSM): its cluster, trust anchor
+    and the sealed kmsuser ``password``. External (EXTERNAL_KEY_STORE): the XKS proxy's
+    address and credential (``xks_secret`` sealed); the CloudHSM fields are empty."""
 
     store_id: str
     name: str
@@ -163,3 +166,13 @@ class KeyStoreRecord(_Record):
     state: str = "DISCONNECTED"
     error_code: str | None = None
     connect_due: float | None = None  # CONNECTING settles at the first tick after this
+    store_type: str = "AWS_CLOUDHSM"
+    xks_endpoint: str | None = None
+    xks_path: str | None = None
+    xks_connectivity: str | None = None
+    xks_access_key_id: str | None = None
+    xks_secret: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        # A CloudHSM key store's record stays as it was before external key stores existed.
+        return _compact(dict(vars(self)), {"store_type": "AWS_CLOUDHSM"})

@@ -79,15 +79,13 @@ def _blob(maximum: int, required: bool = True) -> Field:
 
 
 _XKS = {
-    name: _UNSUPPORTED
-    for name in (
-        "XksProxyUriEndpoint",
-        "XksProxyUriPath",
-        "XksProxyVpcEndpointServiceName",
-        "XksProxyVpcEndpointServiceOwner",
-        "XksProxyAuthenticationCredential",
-        "XksProxyConnectivity",
-    )
+    "XksProxyUriEndpoint": Field("string", min=10, max=128),
+    "XksProxyUriPath": Field("string", min=10, max=128),
+    "XksProxyVpcEndpointServiceName": _UNSUPPORTED,
+    "XksProxyVpcEndpointServiceOwner": _UNSUPPORTED,
+    # {"AccessKeyId": ..., "RawSecretAccessKey": ...}: never logged, never echoed.
+    "XksProxyAuthenticationCredential": Field("context", sensitive=True),
+    "XksProxyConnectivity": _enum(("PUBLIC_ENDPOINT", "VPC_ENDPOINT_SERVICE")),
 }
 
 OPERATION_SCHEMAS: dict[str, dict[str, Field]] = {
@@ -102,7 +100,7 @@ OPERATION_SCHEMAS: dict[str, dict[str, Field]] = {
         "BypassPolicyLockoutSafetyCheck": Field("boolean"),
         "Tags": Field("tags"),
         "MultiRegion": Field("boolean"),
-        "XksKeyId": _UNSUPPORTED,
+        "XksKeyId": Field("string", min=1, max=128),
     },
     "DescribeKey": {"KeyId": _key_id(), "GrantTokens": _GRANT_TOKENS},
     "ListKeys": {"Limit": _limit(1000), "Marker": _MARKER, "ResourceOwners": _UNSUPPORTED},

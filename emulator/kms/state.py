@@ -27,7 +27,7 @@ from emulator.core import (
     Storage,
 )
 from emulator.core import page_of as core_page_of
-from emulator.keystore import CustomKeyStoreBackend
+from emulator.keystore import CustomKeyStoreBackend, XksProxy
 from emulator.kms.errors import (
     DisabledException,
     DryRunOperationException,
@@ -126,9 +126,11 @@ class KmsState(EngineState):
         region: str = "us-east-1",
         keystore_backend: CustomKeyStoreBackend | None = None,
         max_keys: int = 100_000,
+        xks_proxy: XksProxy | None = None,
     ) -> None:
         super().__init__(storage, clock, random, sealer, account_id, region, "kms")
         self._backend = keystore_backend
+        self._xks = xks_proxy  # reaches external key stores' proxies
         self.max_keys = max_keys
         # The AWS service calling on the principal's behalf ("s3.us-east-1.amazonaws.com"):
         # the kms:ViaService condition key. None for direct calls.

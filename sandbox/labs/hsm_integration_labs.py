@@ -156,14 +156,14 @@ def _kmsuser(state: LabState) -> Check:
 
 
 def _store_created(state: LabState) -> Check:
-    event = first(state.kms("CreateCustomKeyStore", result="ok"))
-    if event is None:
-        return missing("Create a custom key store for your cluster.")
-    return passed(f"Custom key store {event.target}.")
+    for event in state.kms("CreateCustomKeyStore", result="ok"):
+        if "CloudHsmClusterId" in (event.detail.get("requestParameters") or {}):
+            return passed(f"Custom key store {event.target}.")
+    return missing("Create a custom key store for your cluster.")
 
 
 def _connected(state: LabState) -> Check:
-    stores = state.inventory.key_stores
+    stores = [s for s in state.inventory.key_stores if s.store_type == "AWS_CLOUDHSM"]
     if any(store.state == "CONNECTED" for store in stores) or _cloudhsm_keys(state):
         return passed("KMS logged in to the cluster as kmsuser: the store is CONNECTED.")
     failed = [store for store in stores if store.state == "FAILED"]

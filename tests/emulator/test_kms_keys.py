@@ -148,9 +148,7 @@ def test_key_usage_must_fit_the_key_spec(kms: Kms, spec: str, usage: str | None)
         {"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"},
         {"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"},
         {"Origin": "EXTERNAL", "KeySpec": "RSA_2048"},  # symmetric imports only
-        {"Origin": "EXTERNAL_KEY_STORE"},
         {"MultiRegion": True, "KeySpec": "RSA_2048"},  # symmetric multi-Region keys only
-        {"XksKeyId": "abc"},
     ],
 )
 def test_features_the_emulator_lacks_are_unsupported_not_faked(

@@ -123,8 +123,8 @@ def test_the_password_is_sealed_and_never_shown(env: Env) -> None:
         ({"trust_anchor": None}, {}, IncorrectTrustAnchorException),
         ({}, {"KeyStorePassword": "short"}, ValidationException),
         ({}, {"CloudHsmClusterId": "cluster-1"}, ValidationException),
-        ({}, {"CustomKeyStoreType": "EXTERNAL_KEY_STORE"}, UnsupportedOperationException),
-        ({}, {"XksProxyUriPath": "/kms/xks/v1"}, UnsupportedOperationException),
+        ({}, {"CustomKeyStoreType": "EXTERNAL_KEY_STORE"}, ValidationException),  # no proxy
+        ({}, {"XksProxyUriPath": "/kms/xks/v1"}, ValidationException),  # XKS-only parameter
     ],
 )
 def test_create_store_errors(

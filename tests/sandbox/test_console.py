@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shlex
 
 import pytest
@@ -450,3 +451,40 @@ def test_a_multi_region_key_from_the_console_is_used_in_the_second_region(accoun
     assert shown.output.strip() == "aGk="
     elsewhere = run(account, "aws kms list-keys --region eu-west-1", ok=False)
     assert "Could not connect" in elsewhere.output
+
+
+@pytest.mark.django_db
+def test_an_external_key_store_from_the_console_and_the_bank_s_off_switch(account):
+    credentials = run(account, "xks-proxy credentials")
+    shown = credentials.output
+    access_key_id = re.search(r"AccessKeyId: (\S+)", shown).group(1)
+    secret = re.search(r"RawSecretAccessKey: (\S+)", shown).group(1)
+    run(account, "xks-proxy create-key --key-id bank-1")
+    assert "bank-1  ENABLED" in run(account, "xks-proxy list-keys").output
+    created = run(
+        account,
+        "aws kms create-custom-key-store --custom-key-store-name ext "
+        "--custom-key-store-type EXTERNAL_KEY_STORE --xks-proxy-connectivity PUBLIC_ENDPOINT "
+        "--xks-proxy-uri-endpoint https://xks.sandbox.internal --xks-proxy-uri-path /kms/xks/v1 "
+        f"--xks-proxy-authentication-credential AccessKeyId={access_key_id},RawSecretAccessKey={secret}",
+    )
+    store_id = json.loads(created.output)["CustomKeyStoreId"]
+    run(account, f"aws kms connect-custom-key-store --custom-key-store-id {store_id}")
+    key_id = json.loads(
+        run(
+            account,
+            f"aws kms create-key --origin EXTERNAL_KEY_STORE --custom-key-store-id {store_id} "
+            "--xks-key-id bank-1",
+        ).output
+    )["KeyMetadata"]["KeyId"]
+    blob = run(
+        account,
+        f"aws kms encrypt --key-id {key_id} --plaintext aGk= --output text --query CiphertextBlob",
+    ).output.strip()
+    run(account, f"aws kms decrypt --ciphertext-blob {blob}")
+    run(account, "xks-proxy disable-key --key-id bank-1")
+    refused = run(account, f"aws kms decrypt --ciphertext-blob {blob}", ok=False)
+    assert "(KMSInvalidStateException)" in refused.output
+    # Neither the proxy secret nor the credential option stays in the console history.
+    for result in (credentials, created):
+        assert secret not in result.stored_command + result.stored_output

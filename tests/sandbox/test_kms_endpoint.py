@@ -303,3 +303,52 @@ def test_a_multi_region_key_replicated_to_the_second_region_decrypts_there(
         make_kms_client(live_server.url, *credentials, region="eu-west-1").list_keys()
     assert error_code(caught) == "InvalidSignatureException"
     west.close()
+
+
+@pytest.mark.logs_errors  # KeyUnavailableException is a 500, as in AWS: Django logs it
+def test_an_external_key_store_through_boto3_double_encrypts(kms_client, account):
+    from sandbox.services import sandbox_call
+
+    def prepare(engine):
+        engine.xks.create_key("bank-key")
+        return engine.xks.credential()
+
+    access_key_id, secret = sandbox_call(account=account, action=prepare)
+    store_id = kms_client.create_custom_key_store(
+        CustomKeyStoreName="bank",
+        CustomKeyStoreType="EXTERNAL_KEY_STORE",
+        XksProxyUriEndpoint="https://xks.sandbox.internal",
+        XksProxyUriPath="/kms/xks/v1",
+        XksProxyConnectivity="PUBLIC_ENDPOINT",
+        XksProxyAuthenticationCredential={
+            "AccessKeyId": access_key_id,
+            "RawSecretAccessKey": secret,
+        },
+    )["CustomKeyStoreId"]
+    kms_client.connect_custom_key_store(CustomKeyStoreId=store_id)
+    store = kms_client.describe_custom_key_stores(CustomKeyStoreId=store_id)["CustomKeyStores"][0]
+    assert store["ConnectionState"] == "CONNECTED"
+    assert store["XksProxyConfiguration"]["AccessKeyId"] == access_key_id
+    key = kms_client.create_key(
+        Origin="EXTERNAL_KEY_STORE", CustomKeyStoreId=store_id, XksKeyId="bank-key"
+    )["KeyMetadata"]
+    assert key["XksKeyConfiguration"] == {"Id": "bank-key"}
+    blob = kms_client.encrypt(KeyId=key["KeyId"], Plaintext=b"both keys")["CiphertextBlob"]
+    assert kms_client.decrypt(CiphertextBlob=blob)["Plaintext"] == b"both keys"
+    sandbox_call(account=account, action=lambda engine: engine.xks.set_mode("unreachable"))
+    with pytest.raises(ClientError) as caught:
+        kms_client.decrypt(CiphertextBlob=blob)
+    assert error_code(caught) == "KeyUnavailableException"
+    with pytest.raises(ClientError) as caught:
+        kms_client.create_custom_key_store(
+            CustomKeyStoreName="other",
+            CustomKeyStoreType="EXTERNAL_KEY_STORE",
+            XksProxyUriEndpoint="https://xks.sandbox.internal",
+            XksProxyUriPath="/other/kms/xks/v1",
+            XksProxyConnectivity="PUBLIC_ENDPOINT",
+            XksProxyAuthenticationCredential={
+                "AccessKeyId": access_key_id,
+                "RawSecretAccessKey": secret,
+            },
+        )
+    assert error_code(caught) == "XksProxyUriUnreachableException"
