@@ -102,6 +102,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="s3-bench-"))
     env = django_env(workdir, None)
@@ -110,7 +112,10 @@ def main() -> int:
         print("Preparing: migrate, a learner, sandbox access keys ...", flush=True)
         credentials = prepare_learner(env)
         sandbox_port, moto_port = free_port(), free_port()
-        processes += [start_sandbox(env, 1, 4, sandbox_port), start_moto(moto_port)]
+        processes += [
+            start_sandbox(env, args.workers, args.threads, sandbox_port),
+            start_moto(moto_port),
+        ]
         wait_for(f"http://127.0.0.1:{sandbox_port}/healthz")
         wait_for(f"http://127.0.0.1:{moto_port}/moto-api/")
         base = f"http://127.0.0.1:{sandbox_port}"
