@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -27,6 +28,7 @@ PROXY_ENDPOINT = "https://xks.sandbox.internal"
 PROXY_PATH = "/kms/xks/v1"
 MODES = ("healthy", "unreachable", "malformed")
 KEY = "xks.key"
+_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 PROXY = "xks.proxy"
 
 
@@ -72,6 +74,8 @@ class ExternalKeyManager:
         self._storage.put(PROXY, "proxy", record)
 
     def create_key(self, key_id: str) -> None:
+        if not _KEY_ID.match(key_id):
+            raise ValueError("an external key id is 1 to 128 letters, digits, '.', '_' or '-'")
         if self._storage.get(KEY, key_id) is not None:
             raise ValueError(f"the external key {key_id} exists already")
         material = self._random.token_bytes(32)

@@ -172,3 +172,11 @@ def test_keys_need_a_connected_store_and_an_external_key_it_has(
     kms.create_key(ROOT, request)
     with pytest.raises(XksKeyAlreadyInUseException):
         kms.create_key(ROOT, request)
+
+
+def test_the_key_manager_refuses_bad_key_ids_and_duplicates(manager: ExternalKeyManager) -> None:
+    with pytest.raises(ValueError, match="1 to 128"):
+        manager.create_key("no spaces please")
+    with pytest.raises(ValueError, match="exists already"):
+        manager.create_key("bank-key-1")
+    assert manager.keys() == [("bank-key-1", "ENABLED")]
