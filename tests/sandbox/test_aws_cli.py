@@ -238,3 +238,49 @@ def test_s3api_with_sse_kms_from_the_real_aws_cli(aws, live_server, credentials,
     assert (tmp_path / "copy.csv").read_bytes() == b"revenue,42\n"
     head = s3api("head-object", "--bucket", "reports", "--key", "q3.csv")
     assert head["ContentLength"] == 11
+
+
+def test_s3api_bucket_keys_and_sse_c_from_the_real_aws_cli(aws, live_server, credentials, tmp_path):
+    key_arn = json.loads(aws("create-key").stdout)["KeyMetadata"]["Arn"]
+    access_key_id, secret = credentials
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+
+    def s3api(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [AWS, "--endpoint-url", live_server.url + "/sandbox/s3", "s3api", *args],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert (done.returncode == 0) is ok, done.stderr
+        return done
+
+    (tmp_path / "log.txt").write_bytes(b"line\n")
+    s3api("create-bucket", "--bucket", "logs")
+    put = json.loads(
+        s3api(
+            "put-object", "--bucket", "logs", "--key", "a.txt", "--body", "log.txt",
+            "--server-side-encryption", "aws:kms", "--ssekms-key-id", key_arn,
+            "--bucket-key-enabled",
+        ).stdout
+    )  # fmt: skip
+    assert put["BucketKeyEnabled"] is True
+    customer_key = "k" * 32  # the AWS CLI base64-encodes it and adds its MD5
+    s3api(
+        "put-object", "--bucket", "logs", "--key", "c.txt", "--body", "log.txt",
+        "--sse-customer-algorithm", "AES256", "--sse-customer-key", customer_key,
+    )  # fmt: skip
+    s3api(
+        "get-object", "--bucket", "logs", "--key", "c.txt",
+        "--sse-customer-algorithm", "AES256", "--sse-customer-key", customer_key, "back.txt",
+    )  # fmt: skip
+    assert (tmp_path / "back.txt").read_bytes() == b"line\n"
+    refused = s3api("get-object", "--bucket", "logs", "--key", "c.txt", "x.txt", ok=False)
+    assert "InvalidRequest" in refused.stderr
