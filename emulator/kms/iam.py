@@ -14,6 +14,7 @@ language by naming that principal in each statement.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -87,7 +88,7 @@ def identity_verdict(
         return PolicyVerdict(None), None
     found: tuple[PolicyVerdict, str | None] = (PolicyVerdict(None), None)
     for name, document in sorted(record["policies"].items()):
-        verdict = _as_key_policy(document, owner).evaluate(
+        verdict = _parsed(document, owner).evaluate(
             AccessRequest(principal, action, resource, context)
         )
         if verdict.effect == "Deny":
@@ -95,6 +96,13 @@ def identity_verdict(
         if verdict.effect == "Allow" and found[0].effect is None:
             found = (verdict, name)
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(document: str, owner_arn: str) -> KeyPolicy:
+    """``_as_key_policy``, memoised process-wide: a pure function of its arguments, asked on
+    every key operation of a principal with IAM policies."""
+    return _as_key_policy(document, owner_arn)
 
 
 def _as_key_policy(document: str, owner_arn: str) -> KeyPolicy:

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AWS = str(Path(sys.executable).parent / "aws")
 
 
-@pytest.fixture
-def aws(live_server, credentials, tmp_path):
+def cli_for(live_server, credentials, tmp_path, endpoint_path: str, service: str):
+    """The real AWS CLI for ``service`` against the sandbox endpoint at ``endpoint_path``."""
     access_key_id, secret = credentials
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -30,11 +30,11 @@ def aws(live_server, credentials, tmp_path):
         "AWS_MAX_ATTEMPTS": "1",
         "AWS_PAGER": "",
     }
-    endpoint = live_server.url + "/sandbox/kms/"
+    endpoint = live_server.url + endpoint_path
 
     def run(*args: str, ok: bool = True, **overrides: str) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            [AWS, "--endpoint-url", endpoint, "kms", *args],
+            [AWS, "--endpoint-url", endpoint, service, *args],
             env={**env, **overrides},
             cwd=tmp_path,
             capture_output=True,
@@ -45,6 +45,16 @@ def aws(live_server, credentials, tmp_path):
         return done
 
     return run
+
+
+@pytest.fixture
+def aws(live_server, credentials, tmp_path):
+    return cli_for(live_server, credentials, tmp_path, "/sandbox/kms/", "kms")
+
+
+@pytest.fixture
+def s3api(live_server, credentials, tmp_path):
+    return cli_for(live_server, credentials, tmp_path, "/sandbox/s3", "s3api")
 
 
 def test_create_encrypt_and_decrypt_with_context(aws, tmp_path, account):
@@ -200,68 +210,29 @@ def test_import_key_material_the_way_the_aws_docs_show_with_openssl(aws, tmp_pat
     assert "InvalidCiphertextException" in refused.stderr
 
 
-def test_s3api_with_sse_kms_from_the_real_aws_cli(aws, live_server, credentials, tmp_path):
+def test_s3api_with_sse_kms_from_the_real_aws_cli(aws, s3api, tmp_path):
     key_arn = json.loads(aws("create-key").stdout)["KeyMetadata"]["Arn"]
-    access_key_id, secret = credentials
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": access_key_id,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "AWS_MAX_ATTEMPTS": "1",
-    }
 
-    def s3api(*args: str) -> dict:
-        done = subprocess.run(
-            [AWS, "--endpoint-url", live_server.url + "/sandbox/s3", "s3api", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
+    def answer(*args: str) -> dict:
+        done = s3api(*args)
         return json.loads(done.stdout) if done.stdout.strip() else {}
 
     (tmp_path / "q3.csv").write_bytes(b"revenue,42\n")
-    s3api("create-bucket", "--bucket", "reports")
-    put = s3api(
+    answer("create-bucket", "--bucket", "reports")
+    put = answer(
         "put-object", "--bucket", "reports", "--key", "q3.csv", "--body", "q3.csv",
         "--server-side-encryption", "aws:kms", "--ssekms-key-id", key_arn,
     )  # fmt: skip
     assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"] == key_arn
-    got = s3api("get-object", "--bucket", "reports", "--key", "q3.csv", "copy.csv")
+    got = answer("get-object", "--bucket", "reports", "--key", "q3.csv", "copy.csv")
     assert got["ServerSideEncryption"] == "aws:kms"
     assert (tmp_path / "copy.csv").read_bytes() == b"revenue,42\n"
-    head = s3api("head-object", "--bucket", "reports", "--key", "q3.csv")
+    head = answer("head-object", "--bucket", "reports", "--key", "q3.csv")
     assert head["ContentLength"] == 11
 
 
-def test_s3api_bucket_keys_and_sse_c_from_the_real_aws_cli(aws, live_server, credentials, tmp_path):
+def test_s3api_bucket_keys_and_sse_c_from_the_real_aws_cli(aws, s3api, tmp_path):
     key_arn = json.loads(aws("create-key").stdout)["KeyMetadata"]["Arn"]
-    access_key_id, secret = credentials
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": access_key_id,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "AWS_MAX_ATTEMPTS": "1",
-    }
-
-    def s3api(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [AWS, "--endpoint-url", live_server.url + "/sandbox/s3", "s3api", *args],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert (done.returncode == 0) is ok, done.stderr
-        return done
-
     (tmp_path / "log.txt").write_bytes(b"line\n")
     s3api("create-bucket", "--bucket", "logs")
     put = json.loads(
