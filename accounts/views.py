@@ -17,7 +17,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         setup_step_set(user=user, step=Profile.SetupStep.EXAM)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user)
         messages.success(request, f"Welcome, {user.username}! Four short steps get you going.")
         return redirect("welcome")
     return render(request, "registration/signup.html", {"form": form})

@@ -14,6 +14,7 @@ intervals are at least one day, which could otherwise overshoot on the eve of th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -174,6 +175,24 @@ def retrievability(state: MemoryState, *, at: dt.datetime, scheduler: fsrs.Sched
     if state.state == NEW or state.stability is None or state.last_review is None:
         return 0.0
     return float(scheduler.get_card_retrievability(state.to_fsrs(now=at), _utc(at)))
+
+
+def forgetting_curve(
+    scheduler: fsrs.Scheduler,
+) -> Callable[[float | None, dt.datetime | None, dt.datetime], float]:
+    """``recall(stability, last_review, at)``: what :func:`retrievability` answers for a card
+    with that stability and last review (fsrs's own formula and decay), without building an
+    fsrs Card, for reads over every card of a learner."""
+    decay = -scheduler.parameters[20]
+    factor = 0.9 ** (1 / decay) - 1
+
+    def recall(stability: float | None, last_review: dt.datetime | None, at: dt.datetime) -> float:
+        if stability is None or last_review is None:
+            return 0.0
+        elapsed_days = max(0, (at - last_review).days)
+        return float((1 + factor * elapsed_days / stability) ** decay)
+
+    return recall
 
 
 def is_new_leech(*, lapses_before: int, lapses_after: int) -> bool:

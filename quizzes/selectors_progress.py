@@ -4,7 +4,6 @@ per topic, memory state and leeches. Everything here only reads."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,24 +34,20 @@ def forecast_for(
     *, user: User, now: dt.datetime, time_zone: str, days: int = FORECAST_DAYS
 ) -> list[tuple[dt.date, int]]:
     """Cards due on each of the next ``days`` local days (today includes overdue ones)."""
-    bank_ids = study_bank_ids_for(user=user)
     start = local_day_start(now, time_zone)
-    end = start + dt.timedelta(days=days)
-    rows = (
-        studied_cards(user=user, bank_ids=bank_ids)
-        .filter(due__lt=end)
-        .annotate(day=TruncDate("due", tzinfo=ZoneInfo(time_zone)))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
+    bounds = [start + dt.timedelta(days=i + 1) for i in range(days)]
+    # One count per local day, all in one statement (today's includes the overdue cards).
+    counts = studied_cards(user=user, bank_ids=study_bank_ids_for(user=user)).aggregate(
+        **{
+            f"day{i}": Count(
+                "id",
+                filter=Q(due__lt=bound) if i == 0 else Q(due__gte=bounds[i - 1], due__lt=bound),
+            )
+            for i, bound in enumerate(bounds)
+        }
     )
-    counts: Counter[dt.date] = Counter()
     today = start.date()
-    for row in rows:
-        counts[max(row["day"], today)] += row["n"]
-    return [
-        (today + dt.timedelta(days=i), counts[today + dt.timedelta(days=i)]) for i in range(days)
-    ]
+    return [(today + dt.timedelta(days=i), counts[f"day{i}"]) for i in range(days)]
 
 
 @dataclass(frozen=True)
@@ -165,36 +160,32 @@ def mastery_for(
 
     Unseen questions count as 0 recall, so readiness rises only by studying the whole bank.
     """
-    bank_ids = study_bank_ids_for(user=user)
-    questions = list(study_questions_for(user=user, bank_ids=bank_ids).values("id", "topics"))
+    questions = study_questions_for(user=user)
+    topics_of = list(questions.values_list("id", "topics"))
+    # Plain tuples and FSRS's curve on numbers: this runs for every card the learner studies.
     cards = {
-        card.question_id: card
-        for card in Card.objects.filter(
-            user=user, question_id__in=[q["id"] for q in questions]
-        ).only(
-            "question_id", "state", "step", "stability", "difficulty", "due", "last_review",
-            "reps", "lapses",
+        question_id: (stability, last_review, lapses)
+        for question_id, stability, last_review, lapses in Card.objects.filter(
+            user=user, question__in=questions
         )
-    }  # fmt: skip
+        .exclude(state=Card.State.NEW)
+        .values_list("question_id", "stability", "last_review", "lapses")
+    }
+    recall = scheduling.forgetting_curve(scheduler)
     topics: dict[str, TopicMastery] = {}
     overall = TopicMastery(topic="overall")
-    for question in questions:
-        card = cards.get(question["id"])
+    for question_id, question_topics in topics_of:
+        card = cards.get(question_id)
         recall_now = recall_exam = 0.0
         seen = mature = False
         lapses = 0
-        if card is not None and card.state != Card.State.NEW:
-            state = memory_state(card)
+        if card is not None:
+            stability, last_review, lapses = card
             seen = True
-            mature = (card.stability or 0) >= MATURE_DAYS
-            lapses = card.lapses
-            recall_now = scheduling.retrievability(state, at=now, scheduler=scheduler)
-            recall_exam = (
-                scheduling.retrievability(state, at=exam_at, scheduler=scheduler)
-                if exam_at
-                else recall_now
-            )
-        for name in [*(question["topics"] or [GENERAL_TOPIC]), None]:
+            mature = (stability or 0) >= MATURE_DAYS
+            recall_now = recall(stability, last_review, now)
+            recall_exam = recall(stability, last_review, exam_at) if exam_at else recall_now
+        for name in [*(question_topics or [GENERAL_TOPIC]), None]:
             bucket = overall if name is None else topics.setdefault(name, TopicMastery(name))
             bucket.questions += 1
             bucket.seen += seen

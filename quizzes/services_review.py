@@ -26,6 +26,7 @@ from django.db.models import Exists, F, OuterRef
 from django.db.transaction import TransactionManagementError
 
 from accounts.models import Profile
+from accounts.sql import row_as
 
 from . import scheduling, sql
 from .grading import Grade, grade
@@ -86,7 +87,7 @@ def review_settings_for(*, user: User) -> ReviewSettings:
         cursor.execute(sql.settings_sql(), [user.pk])
         row = cursor.fetchone()
     if row is not None:
-        return sql.row_as(row, ReviewSettings)
+        return row_as(row, ReviewSettings)
     settings, _ = ReviewSettings.objects.get_or_create(
         user=user,
         defaults={
@@ -292,7 +293,7 @@ def card_lock(*, user: User, question: Question, now: dt.datetime) -> Card:
             user=user, question=question, defaults={"due": now, "bank_id": question.bank_id}
         )
         return card
-    card = sql.row_as(row, Card)
+    card = row_as(row, Card)
     card.question = question
     return card
 

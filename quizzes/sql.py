@@ -12,11 +12,11 @@ column names come from the models' ``_meta``, values always as parameters.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Field, Model
+
+from accounts.sql import fetch_one, in_list, model_field, rows_as_models, select_columns
 
 from .models import (
     Bank,
@@ -29,78 +29,6 @@ from .models import (
 )
 
 DUE_COUNT_CAP = 1000
-
-
-def select_columns(model: type[Model], alias: str) -> str:
-    """``alias.col, …`` for every concrete field of ``model``, in ``_meta`` order."""
-    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
-
-
-@functools.cache
-def _row_reader(
-    vendor: str, model: type[Model]
-) -> tuple[int, list[str], list[tuple[int, list[Any], Any]]]:
-    """(primary key index, attnames, [(index, converters, column)]) of ``model``'s columns.
-
-    The ORM's converters for each field (``get_db_converters``) depend on the backend and
-    the field only, so they are looked up once per process.
-    """
-    fields = model._meta.concrete_fields
-    converters = []
-    for index, field in enumerate(fields):
-        col = field.cached_col
-        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-        if found:
-            converters.append((index, found, col))
-    return fields.index(model._meta.pk), [field.attname for field in fields], converters
-
-
-def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:
-    """Split a row selected with :func:`select_columns` for each of ``models`` into instances.
-
-    Values go through the same converters as the ORM's (time zones, JSON, booleans); a
-    model whose primary key is NULL (an outer join that found nothing) comes back as None.
-    """
-    instances: list[Model | None] = []
-    start = 0
-    for model in models:
-        pk_index, attnames, converters = _row_reader(connection.vendor, model)
-        values = list(row[start : start + len(attnames)])
-        start += len(attnames)
-        if values[pk_index] is None:
-            instances.append(None)
-            continue
-        for index, functions, col in converters:
-            for convert in functions:
-                values[index] = convert(values[index], col, connection)
-        instances.append(model.from_db(connection.alias, attnames, values))
-    return instances
-
-
-def model_field(model: type[Model], name: str) -> Field[Any, Any]:
-    """A concrete field of ``model`` (``_meta.get_field`` may also answer a relation)."""
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)
-    return field
-
-
-def row_as[M: Model](row: Sequence[Any], model: type[M]) -> M:
-    """One ``model`` instance from a row selected with :func:`select_columns`."""
-    (instance,) = rows_as_models(row, [model])
-    assert isinstance(instance, model)
-    return instance
-
-
-def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row: tuple[Any, ...] | None = cursor.fetchone()
-        return row
-
-
-def in_list(count: int) -> str:
-    """Placeholders for ``IN (…)``; ``IN (NULL)`` matches nothing when there are none."""
-    return ", ".join(["%s"] * count) if count else "NULL"
 
 
 @functools.cache

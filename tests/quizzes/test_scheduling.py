@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import fsrs
 import pytest
@@ -141,6 +142,24 @@ def test_retrievability_falls_with_time_and_is_zero_for_unseen_cards():
     later = scheduling.retrievability(state, at=NOW + dt.timedelta(days=30), scheduler=scheduler())
     assert 0 < later < soon <= 1
     assert scheduling.retrievability(MemoryState(), at=NOW, scheduler=scheduler()) == 0
+
+
+@pytest.mark.parametrize("desired_retention", [0.8, 0.9, 0.97])
+def test_the_forgetting_curve_on_numbers_answers_what_fsrs_does(desired_retention):
+    rng = random.Random(11)
+    sched = fsrs.Scheduler(desired_retention=desired_retention)
+    recall = scheduling.forgetting_curve(sched)
+    for _ in range(300):
+        stability = rng.uniform(0.05, 400.0)
+        last_review = NOW - dt.timedelta(seconds=rng.uniform(0, 400 * 86400))
+        at = NOW + dt.timedelta(seconds=rng.uniform(-86400, 90 * 86400))
+        state = MemoryState(
+            state=scheduling.REVIEW, stability=stability, difficulty=5.0, due=NOW,
+            last_review=last_review,
+        )  # fmt: skip
+        expected = scheduling.retrievability(state, at=at, scheduler=sched)
+        assert recall(stability, last_review, at) == pytest.approx(expected, rel=1e-12)
+    assert recall(None, NOW, NOW) == recall(3.0, None, NOW) == 0.0
 
 
 def test_a_card_becomes_a_leech_at_six_lapses_and_again_every_three():

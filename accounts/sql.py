@@ -1,0 +1,145 @@
+"""Hand-written SQL for what every signed-in request reads, and the row helpers it shares with
+``quizzes.sql``.
+
+Why: each signed-in request loads its session, its user, the user's profile (time zone,
+first-run step) and whether the user is an instructor. Through the ORM those are four
+queries whose cost is almost all Python (building, compiling, making instances), more than
+the page itself on small pages. Here they are one statement for the user, its profile and
+the instructor flag, built from the models' ``_meta`` (names) with values as parameters,
+and one for the session row. ``tests/accounts/test_request_reads.py`` checks they agree
+with the ORM on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Field, Model
+from django.utils import timezone
+
+from .models import INSTRUCTOR_GROUP, Profile
+
+
+def select_columns(model: type[Model], alias: str) -> str:
+    """``alias.col, …`` for every concrete field of ``model``, in ``_meta`` order."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+@functools.cache
+def _row_reader(
+    vendor: str, model: type[Model]
+) -> tuple[int, list[str], list[tuple[int, list[Any], Any]]]:
+    """(primary key index, attnames, [(index, converters, column)]) of ``model``'s columns.
+
+    The ORM's converters for each field (``get_db_converters``) depend on the backend and
+    the field only, so they are looked up once per process.
+    """
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        col = field.cached_col
+        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if found:
+            converters.append((index, found, col))
+    return fields.index(model._meta.pk), [field.attname for field in fields], converters
+
+
+def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:
+    """Split a row selected with :func:`select_columns` for each of ``models`` into instances.
+
+    Values go through the same converters as the ORM's (time zones, JSON, booleans); a
+    model whose primary key is NULL (an outer join that found nothing) comes back as None.
+    """
+    instances: list[Model | None] = []
+    start = 0
+    for model in models:
+        pk_index, attnames, converters = _row_reader(connection.vendor, model)
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        if values[pk_index] is None:
+            instances.append(None)
+            continue
+        for index, functions, col in converters:
+            for convert in functions:
+                values[index] = convert(values[index], col, connection)
+        instances.append(model.from_db(connection.alias, attnames, values))
+    return instances
+
+
+def model_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """A concrete field of ``model`` (``_meta.get_field`` may also answer a relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def row_as[M: Model](row: Sequence[Any], model: type[M]) -> M:
+    """One ``model`` instance from a row selected with :func:`select_columns`."""
+    (instance,) = rows_as_models(row, [model])
+    assert isinstance(instance, model)
+    return instance
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
+
+
+def in_list(count: int) -> str:
+    """Placeholders for ``IN (…)``; ``IN (NULL)`` matches nothing when there are none."""
+    return ", ".join(["%s"] * count) if count else "NULL"
+
+
+@functools.cache
+def user_sql() -> str:
+    user, profile = User._meta.db_table, Profile._meta.db_table
+    memberships = User.groups.through._meta.db_table
+    group_table = Group._meta.db_table
+    return (
+        f"SELECT {select_columns(User, 'u')}, {select_columns(Profile, 'p')},"  # noqa: S608 - names from _meta
+        f" EXISTS (SELECT 1 FROM {memberships} m JOIN {group_table} g ON g.id = m.group_id"
+        f" WHERE m.user_id = u.id AND g.name = %s)"
+        f" FROM {user} u LEFT JOIN {profile} p ON p.user_id = u.id WHERE u.id = %s"
+    )
+
+
+def user_with_profile(user_id: Any) -> User | None:
+    """The user, with ``user.profile`` (or its absence) and the instructor flag already known,
+    so that nothing else this request asks of them reads the database again."""
+    try:
+        user_pk = User._meta.pk.to_python(user_id)
+    except ValidationError:  # a tampered session id is just "no user"
+        return None
+    row = fetch_one(user_sql(), [INSTRUCTOR_GROUP, user_pk])
+    if row is None:
+        return None
+    user, profile = rows_as_models(row[:-1], [User, Profile])
+    assert isinstance(user, User)
+    user._state.fields_cache["profile"] = profile  # None: the descriptor raises DoesNotExist
+    user._is_instructor = user.is_superuser or bool(row[-1])  # type: ignore[attr-defined]
+    return user
+
+
+@functools.cache
+def session_sql() -> str:
+    table, expires = Session._meta.db_table, model_field(Session, "expire_date").column
+    key = model_field(Session, "session_key").column
+    return (
+        f"SELECT {select_columns(Session, 's')} FROM {table} s"  # noqa: S608 - names from _meta
+        f" WHERE s.{key} = %s AND s.{expires} > %s"
+    )
+
+
+def live_session(session_key: str) -> Session | None:
+    """The session row with this key, unless it has expired (as Django's database store reads)."""
+    now = model_field(Session, "expire_date").get_db_prep_value(timezone.now(), connection)
+    row = fetch_one(session_sql(), [session_key, now])
+    return row_as(row, Session) if row is not None else None
