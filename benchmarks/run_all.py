@@ -9,7 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "lessons_bench.py",
-    "review_http_bench.py",
+    "signed_in_bench.py",
     "review_bench.py",
     "engine_kms.py",
     "engine_hsm.py",

@@ -191,6 +191,24 @@ def _chosen_options(qtype: str, answer: Any) -> set[int]:
     return set(answer or [])
 
 
+def exam_navigator_html(entries: list[dict[str, Any]]) -> SafeString:
+    """The exam's question links (``views_exam._navigator`` entries) as an ``<ol>``. Built here
+    rather than in a template loop: the exam page and every answer save show all of them."""
+    items = []
+    for entry in entries:
+        position = int(entry["position"])
+        states = [name for name in ("answered", "flagged", "current") if entry[name]]
+        label = f"Question {position}, " + ("answered" if entry["answered"] else "not answered")
+        items.append(
+            f'<li><a href="{html.escape(entry["url"])}" class="nav-q'
+            + "".join(f" is-{name}" for name in states)
+            + '"'
+            + (' aria-current="step"' if entry["current"] else "")
+            + f' aria-label="{label}{", flagged" if entry["flagged"] else ""}">{position}</a></li>'
+        )
+    return mark_safe("<ol>" + "".join(items) + "</ol>")  # noqa: S308 - the URL escaped, the rest ours
+
+
 def exam_result_context(exam: Exam) -> dict[str, Any]:
     """The score report of a finished exam: every question with its feedback, and the
     breakdown per topic."""

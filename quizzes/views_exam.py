@@ -24,7 +24,7 @@ from accounts.models import Profile
 from .forms_learn import AnswerForm, ExamStartForm, answer_as_post
 from .grading import answer_is_blank
 from .models import Exam, ExamItem
-from .presenters import exam_result_context, show_question
+from .presenters import exam_navigator_html, exam_result_context, show_question
 from .selectors import exams_for, study_questions_for
 from .services_exam import (
     BLUEPRINTS,
@@ -114,14 +114,20 @@ def exam_detail(request: AuthenticatedRequest, exam_id: int) -> HttpResponse:
 
 
 def _navigator(exam: Exam, current: int) -> list[dict[str, Any]]:
+    """One entry per question, read as plain values: the page and every save show it."""
+    prefix = reverse("exam_question", args=[exam.pk, 1]).removesuffix("1/")
+    rows = exam.items.order_by("position").values_list(
+        "position", "answer", "flagged", "revision__data__type"
+    )
     return [
         {
-            "position": item.position,
-            "answered": not answer_is_blank(item.revision.data, item.answer),
-            "flagged": item.flagged,
-            "current": item.position == current,
+            "position": position,
+            "url": f"{prefix}{position}/",
+            "answered": not answer_is_blank({"type": question_type}, answer),
+            "flagged": flagged,
+            "current": position == current,
         }
-        for item in exam.items.select_related("revision").order_by("position")
+        for position, answer, flagged, question_type in rows
     ]
 
 
@@ -144,7 +150,7 @@ def _question_context(
         "view": show_question(
             data, item.revision.rendered, list(item.option_order), answer=item.answer
         ),
-        "navigator": navigator,
+        "navigator_html": exam_navigator_html(navigator),
         "total": total,
         "answered": sum(1 for entry in navigator if entry["answered"]),
         "flagged": sum(1 for entry in navigator if entry["flagged"]),
@@ -218,7 +224,7 @@ def exam_finish_view(request: AuthenticatedRequest, exam_id: int) -> HttpRespons
         "quizzes/exam_finish.html",
         {
             "exam": exam,
-            "navigator": navigator,
+            "navigator_html": exam_navigator_html(navigator),
             "unanswered": [entry for entry in navigator if not entry["answered"]],
             "flagged_items": [entry for entry in navigator if entry["flagged"]],
             "time_left": clock(int((exam.deadline - now).total_seconds())),

@@ -1,6 +1,16 @@
-"""Review page and answer-submit throughput for signed-in learners, against the /ping ceiling.
+"""The signed-in product against the /ping ceiling: a signed-in "ok", the review page, answer
+submit, the dashboard, a mock-exam question and a sandbox console command (issue 11's table).
 
-Runs the app under gunicorn on loopback and loads it with wrk. Every POST is a real answer:
+Runs the app under gunicorn on loopback and loads it with wrk; then calls the same paths
+in-process under cProfile (``profile_paths.py``) to show where their time goes.
+
+The signed-in "ok" is ``/ping`` with a learner's session cookie: the time-zone middleware
+reads the user on every request, so it pays the session and user reads of any signed-in
+page, and nothing else. The dashboard, exam and console learner (``signed_in_setup.py``)
+studies the starter bank with a month of history, has a mock exam in progress and a KMS key
+in the sandbox; each console POST runs ``aws kms encrypt`` and keeps it in the transcript.
+
+Answer submit: Every POST is a real answer:
 each body answers a different due card (a card update plus a review log), never a cheap
 duplicate or a refusal. wrk runs two threads and the measurement three times, so the bodies
 are split into one slice per run and thread (Lua state is per thread and per wrk process: a
@@ -173,21 +183,40 @@ def main() -> None:
             runs.append(counts)
             return result
 
+        starter = json.loads(run_script(env, "benchmarks/signed_in_setup.py"))
+        starter_cookie = {"Cookie": starter["headers"]["Cookie"]}
+        console = console_script(folder, starter)
         with gunicorn(env) as base:
             wrk(base + setups[0]["review_url"], seconds=1, headers=cookie)  # warm up
             warm = answer_script(folder, "warmup", setups, [warmup[0::2], warmup[1::2]])
             wrk(base + setups[0]["answer_url"], seconds=1, script=warm)
             ceiling = median_of(RUNS, lambda: wrk(base + "/ping", seconds=SECONDS))
+            signed_in = median_of(RUNS, lambda: wrk(base + "/ping", headers=starter_cookie))
             page = median_of(RUNS, lambda: wrk(base + setups[0]["review_url"], headers=cookie))
             submit_result = median_of(RUNS, submit)
+            others = {
+                name: median_of(RUNS, lambda url=url: wrk(base + url, headers=starter_cookie))
+                for name, url in [
+                    ("dashboard", starter["dashboard_url"]),
+                    ("exam", starter["exam_url"]),
+                ]
+            }
+            others["console"] = median_of(
+                RUNS, lambda: wrk(base + starter["console_url"], script=console)
+            )
+        profile_text = profiles(env, folder, setups[0], starter)
 
     print(
         f"== Review (gunicorn, 2 workers, wrk {THREADS} threads 8 connections,"
         f" median of {RUNS} x {SECONDS} s) =="
     )
     report("ceiling: /ping", ceiling, ceiling, 1.0)
-    report("review page (signed in)", page, ceiling, 0.30)
-    report("answer submit (htmx)", submit_result, ceiling, 0.20)
+    report('signed-in "ok" (/ping + session)', signed_in, ceiling, 0.8)
+    report("review page (signed in)", page, ceiling, 0.4)
+    report("answer submit (htmx)", submit_result, ceiling, 0.3)
+    report("dashboard", others["dashboard"], ceiling, 0.3)
+    report("mock exam question page", others["exam"], ceiling, 0.3)
+    report("console: aws kms encrypt (htmx)", others["console"], ceiling, 0.2)
     total = {key: sum(run[key] for run in runs) for key in runs[0]}
     print(
         f"answer POSTs: {total['requests']} completed in {RUNS} runs, {total['bodies']} distinct"
@@ -214,6 +243,46 @@ def main() -> None:
             f"  NOT all real answers: {total['reused']} POSTs reused a body (duplicates),"
             f" {total['answered'] - total['written']} more feedback replies than answers written"
         )
+    print()
+    print(profile_text, end="")
+    print("(answer submit is not profiled in-process: its bodies are used up by the wrk runs)")
+
+
+def console_script(folder: Path, starter: dict) -> str:
+    """A wrk script that POSTs the starter learner's console command."""
+    headers = ", ".join(
+        f"[{lua_string(k)}] = {lua_string(v)}" for k, v in starter["headers"].items()
+    )
+    script = folder / "console.lua"
+    script.write_text(
+        f"""
+local headers = {{{headers}}}
+local body = {lua_string(starter["console_body"])}
+function request()
+  return wrk.format("POST", {lua_string(starter["console_url"])}, headers, body)
+end
+"""
+    )
+    return str(script)
+
+
+def profiles(env: dict[str, str], folder: Path, setup: dict, starter: dict) -> str:
+    """Where each path's time goes, in-process (``profile_paths.py``)."""
+    cookie = {"Cookie": setup["headers"]["Cookie"]}
+    starter_cookie = {"Cookie": starter["headers"]["Cookie"]}
+    paths = [
+        {"name": 'signed-in "ok"', "method": "GET", "url": "/ping", "headers": starter_cookie},
+        {"name": "review page", "method": "GET", "url": setup["review_url"], "headers": cookie},
+        {"name": "dashboard", "method": "GET", "url": starter["dashboard_url"],
+         "headers": starter_cookie},
+        {"name": "exam page", "method": "GET", "url": starter["exam_url"],
+         "headers": starter_cookie},
+        {"name": "console encrypt", "method": "POST", "url": starter["console_url"],
+         "body": starter["console_body"], "headers": starter["headers"]},
+    ]  # fmt: skip
+    listing = folder / "paths.json"
+    listing.write_text(json.dumps(paths))
+    return run_script(env, "benchmarks/profile_paths.py", str(listing))
 
 
 _COUNT_LOGS = (
