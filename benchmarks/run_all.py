@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "lessons_bench.py",
     "signed_in_bench.py",
+    "mixed_load_bench.py",
     "review_bench.py",
     "engine_kms.py",
     "engine_hsm.py",
