@@ -22,10 +22,9 @@ from .selectors import (
 from .selectors_progress import (
     forecast_for,
     leeches_for,
+    log_totals_for,
     mastery_for,
     streak_for,
-    time_spent_for,
-    true_retention_for,
 )
 from .services_review import scheduler_context
 from .sql import DUE_COUNT_CAP
@@ -58,9 +57,8 @@ def dashboard_context(
     scheduler, _ = scheduler_context(user=user, now=now)
     topics, overall = mastery_for(user=user, now=now, exam_at=cutoff, scheduler=scheduler)
 
-    retention = true_retention_for(user=user)
-    retention_month = true_retention_for(user=user, since=now - dt.timedelta(days=30))
-    spent = time_spent_for(user=user, now=now, time_zone=time_zone)
+    totals = log_totals_for(user=user, now=now, time_zone=time_zone)
+    retention, retention_month = totals.retention, totals.retention_month
     return {
         "queue": queue,
         "due_now": queue.due_count,
@@ -91,9 +89,9 @@ def dashboard_context(
         "days_to_exam": (exam_date - day_start.date()).days if cutoff and exam_date else None,
         "target_exam": profile.get_target_exam_display() if profile else "",
         "streak": streak_for(user=user, now=now, time_zone=time_zone),
-        "minutes_today": _minutes(spent["today"]),
-        "minutes_week": _minutes(spent["week"]),
-        "minutes_all": _minutes(spent["all"]),
+        "minutes_today": _minutes(totals.ms_today),
+        "minutes_week": _minutes(totals.ms_week),
+        "minutes_all": _minutes(totals.ms_all),
         "leeches": leeches_for(user=user),
         "confusions": confusions_for(user=user),
     }

@@ -3,15 +3,14 @@ per topic, memory state and leeches. Everything here only reads."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import fsrs
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 
 from . import scheduling
 from .models import (
@@ -36,18 +35,17 @@ def forecast_for(
     """Cards due on each of the next ``days`` local days (today includes overdue ones)."""
     start = local_day_start(now, time_zone)
     bounds = [start + dt.timedelta(days=i + 1) for i in range(days)]
-    # One count per local day, all in one statement (today's includes the overdue cards).
-    counts = studied_cards(user=user, bank_ids=study_bank_ids_for(user=user)).aggregate(
-        **{
-            f"day{i}": Count(
-                "id",
-                filter=Q(due__lt=bound) if i == 0 else Q(due__gte=bounds[i - 1], due__lt=bound),
-            )
-            for i, bound in enumerate(bounds)
-        }
-    )
+    counts = [0] * days
+    # Bucketed here rather than grouped by local day in SQL: SQLite would call back into
+    # Python for every card to convert time zones.
+    for due in (
+        studied_cards(user=user, bank_ids=study_bank_ids_for(user=user))
+        .filter(due__lt=bounds[-1])
+        .values_list("due", flat=True)
+    ):
+        counts[bisect.bisect_right(bounds, due)] += 1  # today's includes the overdue cards
     today = start.date()
-    return [(today + dt.timedelta(days=i), counts[f"day{i}"]) for i in range(days)]
+    return [(today + dt.timedelta(days=i), counts[i]) for i in range(days)]
 
 
 @dataclass(frozen=True)
@@ -60,25 +58,52 @@ class Retention:
         return self.correct / self.total if self.total else None
 
 
-def true_retention_for(*, user: User, since: dt.datetime | None = None) -> Retention:
-    """Share of right answers on cards that were in the Review state (voided logs excluded)."""
-    logs = review_logs(user).filter(state_before__state=Card.State.REVIEW)
-    if since is not None:
-        logs = logs.filter(reviewed_at__gte=since)
-    totals = logs.aggregate(total=Count("id"), correct=Count("id", filter=Q(correct=True)))
-    return Retention(correct=totals["correct"] or 0, total=totals["total"] or 0)
+@dataclass(frozen=True)
+class LogTotals:
+    """True retention (review-state answers that stand) and milliseconds spent answering."""
+
+    retention: Retention
+    retention_month: Retention
+    ms_today: int
+    ms_week: int
+    ms_all: int
+
+
+def log_totals_for(*, user: User, now: dt.datetime, time_zone: str) -> LogTotals:
+    """Retention all time and over 30 days, time spent today, over 7 days and all time: one
+    read of the learner's review log (voided answers, exams and drills excluded)."""
+    start = local_day_start(now, time_zone)
+    in_review = Q(state_before__state=Card.State.REVIEW)
+    month = Q(reviewed_at__gte=now - dt.timedelta(days=30))
+    right = Q(correct=True)
+    totals = review_logs(user).aggregate(
+        answered=Count("id", filter=in_review),
+        right=Count("id", filter=in_review & right),
+        month_answered=Count("id", filter=in_review & month),
+        month_right=Count("id", filter=in_review & month & right),
+        ms_today=Sum("duration_ms", filter=Q(reviewed_at__gte=start)),
+        ms_week=Sum("duration_ms", filter=Q(reviewed_at__gte=start - dt.timedelta(days=6))),
+        ms_all=Sum("duration_ms"),
+    )
+    return LogTotals(
+        retention=Retention(correct=totals["right"], total=totals["answered"]),
+        retention_month=Retention(correct=totals["month_right"], total=totals["month_answered"]),
+        ms_today=totals["ms_today"] or 0,
+        ms_week=totals["ms_week"] or 0,
+        ms_all=totals["ms_all"] or 0,
+    )
 
 
 def streak_for(*, user: User, now: dt.datetime, time_zone: str) -> int:
     """Consecutive local days with at least one review, ending today (or yesterday)."""
     since = local_day_start(now, time_zone) - dt.timedelta(days=400)
-    days = set(
-        review_logs(user)
+    zone = ZoneInfo(time_zone)
+    days = {  # local days converted here, for the same reason as in forecast_for
+        moment.astimezone(zone).date()
+        for moment in review_logs(user)
         .filter(reviewed_at__gte=since)
-        .annotate(day=TruncDate("reviewed_at", tzinfo=ZoneInfo(time_zone)))
-        .values_list("day", flat=True)
-        .distinct()
-    )
+        .values_list("reviewed_at", flat=True)
+    }
     day = now.astimezone(ZoneInfo(time_zone)).date()
     if day not in days:
         day -= dt.timedelta(days=1)
@@ -87,21 +112,6 @@ def streak_for(*, user: User, now: dt.datetime, time_zone: str) -> int:
         streak += 1
         day -= dt.timedelta(days=1)
     return streak
-
-
-def time_spent_for(*, user: User, now: dt.datetime, time_zone: str) -> dict[str, int]:
-    """Milliseconds spent answering reviews: today, the last 7 days, all time."""
-    start = local_day_start(now, time_zone)
-    logs = review_logs(user)
-
-    def total(queryset: Any) -> int:
-        return queryset.aggregate(ms=Sum("duration_ms"))["ms"] or 0
-
-    return {
-        "today": total(logs.filter(reviewed_at__gte=start)),
-        "week": total(logs.filter(reviewed_at__gte=start - dt.timedelta(days=6))),
-        "all": total(logs),
-    }
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 from accounts.services import profile_for
 from quizzes.models import BankSubscription, Card, Question, ReviewLog
 from quizzes.selectors import PastAttempt, cards_due_for, drill_round_pick, study_bank_ids_for
-from quizzes.selectors_progress import forecast_for, streak_for, true_retention_for
+from quizzes.selectors_progress import forecast_for, log_totals_for, streak_for
 from quizzes.services_review import review_queue_refresh
 
 from .conftest import FROZEN
@@ -115,9 +115,16 @@ def test_true_retention_counts_only_review_state_answers_that_stand(learner, ban
     log(learner, card, at=FROZEN + dt.timedelta(seconds=2), correct=True, state=Card.State.LEARNING)
     log(learner, card, at=FROZEN + dt.timedelta(seconds=3), correct=False, voided_at=FROZEN)
     log(learner, card, at=FROZEN + dt.timedelta(seconds=4), correct=False, source="exam")
-    retention = true_retention_for(user=learner)
-    assert (retention.correct, retention.total) == (1, 2)
-    assert retention.rate == 0.5
+    totals = log_totals_for(user=learner, now=FROZEN + dt.timedelta(days=40), time_zone="UTC")
+    assert (totals.retention.correct, totals.retention.total) == (1, 2)
+    assert totals.retention.rate == 0.5
+    assert totals.retention_month.total == 0  # all of them more than 30 days before "now"
+    recent = log_totals_for(user=learner, now=FROZEN + dt.timedelta(days=1), time_zone="UTC")
+    assert (recent.retention_month.correct, recent.retention_month.total) == (1, 2)
+    # Time spent counts the three answers that stand (10 s each), today and over the week.
+    assert (recent.ms_today, recent.ms_week, recent.ms_all) == (0, 30_000, 30_000)
+    same_day = log_totals_for(user=learner, now=FROZEN + dt.timedelta(minutes=5), time_zone="UTC")
+    assert same_day.ms_today == 30_000
 
 
 def test_streak_counts_consecutive_days_in_the_learner_time_zone(learner, bank):
