@@ -100,14 +100,16 @@ def in_list(count: int) -> str:
 
 @functools.cache
 def user_sql() -> str:
-    user, profile = User._meta.db_table, Profile._meta.db_table
-    memberships = User.groups.through._meta.db_table
-    group_table = Group._meta.db_table
+    through = User.groups.through
+    member, group = (model_field(through, name).column for name in ("user", "group"))
+    user_id, profile_user = User._meta.pk.column, model_field(Profile, "user").column
     return (
         f"SELECT {select_columns(User, 'u')}, {select_columns(Profile, 'p')},"  # noqa: S608 - names from _meta
-        f" EXISTS (SELECT 1 FROM {memberships} m JOIN {group_table} g ON g.id = m.group_id"
-        f" WHERE m.user_id = u.id AND g.name = %s)"
-        f" FROM {user} u LEFT JOIN {profile} p ON p.user_id = u.id WHERE u.id = %s"
+        f" EXISTS (SELECT 1 FROM {through._meta.db_table} m"
+        f" JOIN {Group._meta.db_table} g ON g.{Group._meta.pk.column} = m.{group}"
+        f" WHERE m.{member} = u.{user_id} AND g.{model_field(Group, 'name').column} = %s)"
+        f" FROM {User._meta.db_table} u LEFT JOIN {Profile._meta.db_table} p"
+        f" ON p.{profile_user} = u.{user_id} WHERE u.{user_id} = %s"
     )
 
 

@@ -33,6 +33,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from accounts.models import Profile
+from accounts.sql import fetch_one
 
 from . import sql
 from .models import (
@@ -218,7 +219,7 @@ def review_queue_for(
     due = [*cards, adapt(now)]
     new = [*cards, max(new_cards_per_day, 0), *cards]
     logs = [user.pk, adapt(day_start)]
-    row = sql.fetch_one(
+    row = fetch_one(
         sql.queue_sql(connection.vendor, len(bank_ids)), [*due, *due, *new, *logs, *logs, True]
     )
     assert row is not None  # an aggregate row always comes back
