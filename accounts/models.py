@@ -4,6 +4,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -42,6 +43,16 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class Session(AbstractBaseSession):
+    """Django's database session, with the signed-in user beside the data: one statement reads
+    a request's session and its user (``accounts.sql.session_with_user``), and deleting a user
+    deletes their sessions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
 
 def is_instructor(user: User) -> bool:

@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from .models import INSTRUCTOR_GROUP, Profile
+from .models import INSTRUCTOR_GROUP, Profile, Session
 
 
 def select_columns(model: type[Model], alias: str) -> str:
@@ -98,18 +97,43 @@ def in_list(count: int) -> str:
     return ", ".join(["%s"] * count) if count else "NULL"
 
 
-@functools.cache
-def user_sql() -> str:
+def _user_columns() -> str:
+    """The user's and its profile's columns and the instructor flag (aliases u, p)."""
     through = User.groups.through
     member, group = (model_field(through, name).column for name in ("user", "group"))
-    user_id, profile_user = User._meta.pk.column, model_field(Profile, "user").column
     return (
-        f"SELECT {select_columns(User, 'u')}, {select_columns(Profile, 'p')},"  # noqa: S608 - names from _meta
+        f"{select_columns(User, 'u')}, {select_columns(Profile, 'p')},"  # noqa: S608 - names from _meta
         f" EXISTS (SELECT 1 FROM {through._meta.db_table} m"
         f" JOIN {Group._meta.db_table} g ON g.{Group._meta.pk.column} = m.{group}"
-        f" WHERE m.{member} = u.{user_id} AND g.{model_field(Group, 'name').column} = %s)"
-        f" FROM {User._meta.db_table} u LEFT JOIN {Profile._meta.db_table} p"
-        f" ON p.{profile_user} = u.{user_id} WHERE u.{user_id} = %s"
+        f" WHERE m.{member} = u.{User._meta.pk.column}"
+        f" AND g.{model_field(Group, 'name').column} = %s)"
+    )
+
+
+def _profile_join() -> str:
+    return (
+        f"LEFT JOIN {Profile._meta.db_table} p"
+        f" ON p.{model_field(Profile, 'user').column} = u.{User._meta.pk.column}"
+    )
+
+
+def _user_from(row: Sequence[Any]) -> User | None:
+    """The user of a row that ends with :func:`_user_columns`, its profile and role attached."""
+    user, profile = rows_as_models(row[:-1], [User, Profile])
+    if user is None:
+        return None
+    assert isinstance(user, User)
+    user._state.fields_cache["profile"] = profile  # None: the descriptor raises DoesNotExist
+    user._is_instructor = user.is_superuser or bool(row[-1])  # type: ignore[attr-defined]
+    return user
+
+
+@functools.cache
+def user_sql() -> str:
+    user_id = User._meta.pk.column
+    return (
+        f"SELECT {_user_columns()} FROM {User._meta.db_table} u {_profile_join()}"  # noqa: S608 - names from _meta
+        f" WHERE u.{user_id} = %s"
     )
 
 
@@ -121,27 +145,25 @@ def user_with_profile(user_id: Any) -> User | None:
     except ValidationError:  # a tampered session id is just "no user"
         return None
     row = fetch_one(user_sql(), [INSTRUCTOR_GROUP, user_pk])
-    if row is None:
-        return None
-    user, profile = rows_as_models(row[:-1], [User, Profile])
-    assert isinstance(user, User)
-    user._state.fields_cache["profile"] = profile  # None: the descriptor raises DoesNotExist
-    user._is_instructor = user.is_superuser or bool(row[-1])  # type: ignore[attr-defined]
-    return user
+    return _user_from(row) if row is not None else None
 
 
 @functools.cache
 def session_sql() -> str:
-    table, expires = Session._meta.db_table, model_field(Session, "expire_date").column
-    key = model_field(Session, "session_key").column
+    key, data, expires, user = (
+        model_field(Session, name).column
+        for name in ("session_key", "session_data", "expire_date", "user")
+    )
     return (
-        f"SELECT {select_columns(Session, 's')} FROM {table} s"  # noqa: S608 - names from _meta
-        f" WHERE s.{key} = %s AND s.{expires} > %s"
+        f"SELECT s.{data}, {_user_columns()} FROM {Session._meta.db_table} s"  # noqa: S608 - names from _meta
+        f" LEFT JOIN {User._meta.db_table} u ON u.{User._meta.pk.column} = s.{user}"
+        f" {_profile_join()} WHERE s.{key} = %s AND s.{expires} > %s"
     )
 
 
-def live_session(session_key: str) -> Session | None:
-    """The session row with this key, unless it has expired (as Django's database store reads)."""
+def session_with_user(session_key: str) -> tuple[str, User | None] | None:
+    """The encoded data of the session with this key, unless it has expired (what Django's
+    database store reads), and its signed-in user as :func:`user_with_profile` reads it."""
     now = model_field(Session, "expire_date").get_db_prep_value(timezone.now(), connection)
-    row = fetch_one(session_sql(), [session_key, now])
-    return row_as(row, Session) if row is not None else None
+    row = fetch_one(session_sql(), [INSTRUCTOR_GROUP, session_key, now])
+    return (row[0], _user_from(row[1:])) if row is not None else None

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from .engine import EngineError, SandboxEngine, sandbox_sealer
@@ -263,10 +264,11 @@ def file_delete(*, account: SandboxAccount, name: str) -> None:
 
 def console_record(*, account: SandboxAccount, command: str, output: str, ok: bool) -> ConsoleEntry:
     entry = ConsoleEntry.objects.create(account=account, command=command, output=output, ok=ok)
-    stale = ConsoleEntry.objects.filter(account=account).order_by("-id")[CONSOLE_HISTORY_KEPT:]
-    stale_ids = list(stale.values_list("id", flat=True))
-    if stale_ids:
-        ConsoleEntry.objects.filter(id__in=stale_ids).delete()
+    history = ConsoleEntry.objects.filter(account=account)
+    oldest_kept = history.order_by("-id").values("id")[
+        CONSOLE_HISTORY_KEPT - 1 : CONSOLE_HISTORY_KEPT
+    ]
+    history.filter(id__lt=Subquery(oldest_kept)).delete()  # one statement, every command
     return entry
 
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from sandbox.models import ConsoleEntry, LabProgress, SandboxAccessKey, SandboxEvent, SandboxFile
-from sandbox.services import access_key_secret
+from sandbox.services import CONSOLE_HISTORY_KEPT, access_key_secret, console_record
 
 from .conftest import run, signed_post
 
@@ -83,6 +83,21 @@ def test_console_with_htmx_appends_one_entry_and_signals_a_change(logged_in):
     helper = logged_in.post("/sandbox/console/", {"command": "help"}, **HTMX)
     assert "HX-Trigger" not in helper
     assert ConsoleEntry.objects.count() == 2
+
+
+def test_the_transcript_keeps_the_newest_commands_of_each_sandbox(account, other_account):
+    other = other_account
+    console_record(account=other, command="theirs", output="", ok=True)
+    for number in range(CONSOLE_HISTORY_KEPT + 5):
+        console_record(account=account, command=f"help {number}", output="", ok=True)
+    kept = list(
+        ConsoleEntry.objects.filter(account=account)
+        .order_by("id")
+        .values_list("command", flat=True)
+    )
+    assert len(kept) == CONSOLE_HISTORY_KEPT
+    assert kept[0] == "help 5" and kept[-1] == f"help {CONSOLE_HISTORY_KEPT + 4}"
+    assert ConsoleEntry.objects.filter(account=other).count() == 1  # another sandbox's stays
 
 
 def test_console_without_javascript_renders_the_page_with_the_answer(logged_in):
