@@ -34,3 +34,29 @@ def test_bench_setup_can_run_twice():
     bench_learner_setup(cards=3)
     bench_learner_setup(cards=4)
     assert Card.objects.filter(user__username="bench-learner").count() == 4
+
+
+def test_signed_in_setup_prints_a_learner_whose_pages_answer(settings):
+    from django.core.management import call_command
+
+    from benchmarks.signed_in_setup import LOG_DAYS, LOGS_PER_DAY, learner_setup
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
+    call_command("load_demo", verbosity=0)
+    setup = learner_setup("bench-starter")
+    assert ReviewLog.objects.filter(user__username="bench-starter").count() == (
+        LOG_DAYS * LOGS_PER_DAY
+    )
+    client = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
+    cookie = {"Cookie": setup["headers"]["Cookie"]}
+    dashboard = client.get(setup["dashboard_url"], headers=cookie)
+    assert dashboard.status_code == 200 and "bench-starter" in dashboard.content.decode()
+    assert client.get(setup["exam_url"], headers=cookie).status_code == 200
+    encrypted = client.post(
+        setup["console_url"],
+        setup["console_body"],
+        content_type="application/x-www-form-urlencoded",
+        headers=setup["headers"],
+    )
+    assert encrypted.status_code == 200
+    assert "CiphertextBlob" in encrypted.content.decode()
