@@ -210,11 +210,7 @@ def bench_learner_setup(
 
     client = Client()
     client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    request = RequestFactory().get("/")
-    form_token = get_token(request)
-    csrf_cookie = request.META["CSRF_COOKIE"]
-    cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf_cookie}"
+    cookie, form_token = session_cookie(client)
 
     bodies = []
     cards = (
@@ -245,11 +241,26 @@ def bench_learner_setup(
         "answer_url": reverse("review_answer"),
         "answer_body": bodies[0] if bodies else "",
         "answer_bodies": bodies,
-        "headers": {
-            "Cookie": cookie,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "HX-Request": "true",
-        },
+        "headers": htmx_form_headers(cookie),
+    }
+
+
+def session_cookie(client: Client) -> tuple[str, str]:
+    """(the ``Cookie`` header of ``client``'s session with a CSRF cookie, a form token for it)."""
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    request = RequestFactory().get("/")
+    form_token = get_token(request)
+    csrf_cookie = request.META["CSRF_COOKIE"]
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf_cookie}"
+    return cookie, form_token
+
+
+def htmx_form_headers(cookie: str) -> dict[str, str]:
+    """What an htmx form POST of the signed-in page sends."""
+    return {
+        "Cookie": cookie,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "HX-Request": "true",
     }
 
 

@@ -34,15 +34,13 @@ import django
 
 django.setup()
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.middleware.csrf import get_token
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from benchmarks.review_setup import bench_cards_create
+from benchmarks.review_setup import bench_cards_create, htmx_form_headers, session_cookie
 from quizzes.models import Bank, Card, ReviewLog
 
 LOG_DAYS = 30
@@ -118,13 +116,7 @@ def learner_setup(username: str, seed: int = 11) -> dict[str, Any]:
         client, f"aws kms create-alias --alias-name {KEY_ALIAS} --target-key-id {key_id[0]}"
     )
 
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    request = RequestFactory().get("/")
-    form_token = get_token(request)
-    cookie = (
-        f"{settings.SESSION_COOKIE_NAME}={session}; "
-        f"{settings.CSRF_COOKIE_NAME}={request.META['CSRF_COOKIE']}"
-    )
+    cookie, form_token = session_cookie(client)
     plaintext = base64.b64encode(b"card number 4111-1111-1111-1111").decode()
     command = f"aws kms encrypt --key-id {KEY_ALIAS} --plaintext {plaintext}"
     return {
@@ -133,11 +125,7 @@ def learner_setup(username: str, seed: int = 11) -> dict[str, Any]:
         "exam_url": exam_url,
         "console_url": reverse("sandbox_console"),
         "console_body": urlencode({"csrfmiddlewaretoken": form_token, "command": command}),
-        "headers": {
-            "Cookie": cookie,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "HX-Request": "true",
-        },
+        "headers": htmx_form_headers(cookie),
     }
 
 
