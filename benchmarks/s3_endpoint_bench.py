@@ -102,8 +102,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="gunicorn sync workers"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="s3-bench-"))
     env = django_env(workdir, None)
