@@ -161,12 +161,20 @@ def _question_context(
     }
 
 
+def _item_for(request: AuthenticatedRequest, exam_id: int, position: int) -> ExamItem | None:
+    """The item at ``position`` of the learner's own exam, with its exam and revision: one read."""
+    items = ExamItem.objects.select_related("exam", "revision")
+    return items.filter(exam_id=exam_id, exam__user=request.user, position=position).first()
+
+
 @login_required
 def exam_question(request: AuthenticatedRequest, exam_id: int, position: int) -> HttpResponse:
-    exam = _exam_for(request, exam_id)
+    item = _item_for(request, exam_id, position)
+    exam = item.exam if item is not None else _exam_for(request, exam_id)
     if exam_expire_if_due(exam=exam, now=timezone.now()) or exam.status != Exam.Status.IN_PROGRESS:
         return _closed_redirect(request, exam)
-    item = get_object_or_404(exam.items.select_related("revision"), position=position)
+    if item is None:
+        raise Http404("No such question in this exam.")
     return render(request, "quizzes/exam_question.html", _question_context(exam, item))
 
 
