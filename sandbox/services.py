@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import string
@@ -21,6 +22,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from accounts.sql import fetch_one, row_as, select_columns
+
 from .engine import EngineError, SandboxEngine, sandbox_sealer
 from .models import (
     ConsoleEntry,
@@ -31,7 +34,7 @@ from .models import (
     SandboxFile,
     SandboxObject,
 )
-from .storage_orm import OrmStorage
+from .storage_orm import OrmStorage, model_field
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ACCESS_KEYS = 4
@@ -52,11 +55,18 @@ def _new_account_id() -> str:
     return str(secrets.randbelow(9 * 10**11) + 10**11)
 
 
+@functools.cache
+def _account_of_user_sql() -> str:
+    table, user = SandboxAccount._meta.db_table, model_field(SandboxAccount, "user").column
+    return f"SELECT {select_columns(SandboxAccount, 'a')} FROM {table} a WHERE a.{user} = %s"  # noqa: S608 - names from _meta
+
+
 def sandbox_for(user: User) -> SandboxAccount:
-    """The learner's sandbox account, created on first use."""
-    existing = SandboxAccount.objects.filter(user=user).first()
-    if existing is not None:
-        return existing
+    """The learner's sandbox account, created on first use. Every sandbox page and console
+    command reads it first, hence one hand-written statement."""
+    row = fetch_one(_account_of_user_sql(), [user.pk])
+    if row is not None:
+        return row_as(row, SandboxAccount)
     for _ in range(10):
         try:
             with transaction.atomic():
@@ -81,11 +91,26 @@ def sandbox_call[T](
     committed, then the error is raised to the caller. Any other exception rolls back.
     """
     with engine_transaction():
-        locked = SandboxAccount.objects.select_for_update().get(pk=account.pk)
-        outcome, error = _run_engine(locked, action, principal_user)
+        outcome, error = _run_engine(lock_account(account.pk), action, principal_user)
     if error is not None:
         raise error
     return outcome[0]
+
+
+@functools.cache
+def _account_lock_sql() -> str:
+    table, pk = SandboxAccount._meta.db_table, SandboxAccount._meta.pk.column
+    sql = f"SELECT {select_columns(SandboxAccount, 'a')} FROM {table} a WHERE a.{pk} = %s"  # noqa: S608 - names from _meta
+    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+
+
+def lock_account(account_pk: int) -> SandboxAccount:
+    """Lock the account row (``SELECT ... FOR UPDATE``) and read all of it; inside a
+    transaction. Every engine call runs it, hence one hand-written statement."""
+    row = fetch_one(_account_lock_sql(), [account_pk])
+    if row is None:
+        raise SandboxAccount.DoesNotExist(account_pk)
+    return row_as(row, SandboxAccount)
 
 
 _SQLITE_WRITER = threading.RLock()

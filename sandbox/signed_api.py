@@ -23,6 +23,7 @@ from .services import (
     access_key_mark_used,
     access_key_secret,
     engine_transaction,
+    lock_account,
     sandbox_call_locked,
 )
 from .storage_orm import model_field
@@ -97,11 +98,10 @@ def authenticate_in_region(
 
 
 KEY_COLUMNS = ("id", "account_id", "user_name", "access_key_id", "sealed_secret", "last_used_at")
-ACCOUNT_COLUMNS = ("id", *SandboxAccount.ENGINE_FIELDS)
 
-# Every request runs these two statements, hence hand-written SQL instead of the ORM's
-# querysets, which cost more to compile than to run. Identifiers come from the models'
-# metadata; values are always query parameters.
+# Every request runs this statement and ``services.lock_account``'s, hence hand-written SQL
+# instead of the ORM's querysets, which cost more to compile than to run. Identifiers come
+# from the models' metadata; values are always query parameters.
 
 
 @functools.cache
@@ -119,22 +119,6 @@ def _key_lookup_sql() -> str:
         f"WHERE k.{quote(str(model_field(SandboxAccessKey, 'access_key_id').column))} = %s "
         f"AND k.{quote(str(model_field(SandboxAccessKey, 'status').column))} = %s"
     )
-
-
-@functools.cache
-def _account_lock_sql() -> str:
-    quote = connection.ops.quote_name
-    accounts = SandboxAccount._meta
-    columns = ", ".join(
-        quote(str(model_field(SandboxAccount, name).column)) for name in ACCOUNT_COLUMNS
-    )
-    sql = (
-        f"SELECT {columns} FROM {quote(accounts.db_table)} "  # noqa: S608
-        f"WHERE {quote(str(accounts.pk.column))} = %s"
-    )
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    return sql
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
@@ -157,14 +141,6 @@ def active_key(access_key_id: str) -> tuple[SandboxAccessKey, str] | None:
     values = dict(zip(KEY_COLUMNS, row[: len(KEY_COLUMNS)], strict=True))
     values["last_used_at"] = _as_datetime(values["last_used_at"])
     return SandboxAccessKey(status=SandboxAccessKey.Status.ACTIVE, **values), row[-1]
-
-
-def lock_account(account_pk: int) -> SandboxAccount:
-    """Lock the account row (``SELECT ... FOR UPDATE``) and read it; inside a transaction."""
-    with connection.cursor() as cursor:
-        cursor.execute(_account_lock_sql(), [account_pk])
-        row = cursor.fetchone()
-    return SandboxAccount(**dict(zip(ACCOUNT_COLUMNS, row, strict=True)))
 
 
 def throttle(key: SandboxAccessKey, *, service: str, limit: int) -> None:
