@@ -4,9 +4,9 @@
 Why: each signed-in request loads its session, its user, the user's profile (time zone,
 first-run step) and whether the user is an instructor. Through the ORM those are four
 queries whose cost is almost all Python (building, compiling, making instances), more than
-the page itself on small pages. Here they are one statement for the user, its profile and
-the instructor flag, built from the models' ``_meta`` (names) with values as parameters,
-and one for the session row. ``tests/accounts/test_request_reads.py`` checks they agree
+the page itself on small pages. Here they are one statement (the session row joined to its
+user, profile and role; with cache sessions the user alone), built from the models'
+``_meta`` (names) with values as parameters. ``tests/accounts/test_request_reads.py`` checks they agree
 with the ORM on SQLite and PostgreSQL.
 """
 

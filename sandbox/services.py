@@ -22,7 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from accounts.sql import fetch_one, row_as, select_columns
+from accounts.sql import fetch_one, model_field, row_as, select_columns
 
 from .engine import EngineError, SandboxEngine, sandbox_sealer
 from .models import (
@@ -34,7 +34,7 @@ from .models import (
     SandboxFile,
     SandboxObject,
 )
-from .storage_orm import OrmStorage, model_field
+from .storage_orm import OrmStorage
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ACCESS_KEYS = 4
@@ -56,15 +56,17 @@ def _new_account_id() -> str:
 
 
 @functools.cache
-def _account_of_user_sql() -> str:
-    table, user = SandboxAccount._meta.db_table, model_field(SandboxAccount, "user").column
-    return f"SELECT {select_columns(SandboxAccount, 'a')} FROM {table} a WHERE a.{user} = %s"  # noqa: S608 - names from _meta
+def _account_sql(by: str, *, lock: bool = False) -> str:
+    """The whole account row found by its field ``by`` (``FOR UPDATE`` where supported)."""
+    table, column = SandboxAccount._meta.db_table, model_field(SandboxAccount, by).column
+    sql = f"SELECT {select_columns(SandboxAccount, 'a')} FROM {table} a WHERE a.{column} = %s"  # noqa: S608 - names from _meta
+    return sql + (" FOR UPDATE" if lock and connection.features.has_select_for_update else "")
 
 
 def sandbox_for(user: User) -> SandboxAccount:
     """The learner's sandbox account, created on first use. Every sandbox page and console
     command reads it first, hence one hand-written statement."""
-    row = fetch_one(_account_of_user_sql(), [user.pk])
+    row = fetch_one(_account_sql("user"), [user.pk])
     if row is not None:
         return row_as(row, SandboxAccount)
     for _ in range(10):
@@ -97,17 +99,10 @@ def sandbox_call[T](
     return outcome[0]
 
 
-@functools.cache
-def _account_lock_sql() -> str:
-    table, pk = SandboxAccount._meta.db_table, SandboxAccount._meta.pk.column
-    sql = f"SELECT {select_columns(SandboxAccount, 'a')} FROM {table} a WHERE a.{pk} = %s"  # noqa: S608 - names from _meta
-    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-
-
 def lock_account(account_pk: int) -> SandboxAccount:
     """Lock the account row (``SELECT ... FOR UPDATE``) and read all of it; inside a
     transaction. Every engine call runs it, hence one hand-written statement."""
-    row = fetch_one(_account_lock_sql(), [account_pk])
+    row = fetch_one(_account_sql("id", lock=True), [account_pk])
     if row is None:
         raise SandboxAccount.DoesNotExist(account_pk)
     return row_as(row, SandboxAccount)

@@ -16,6 +16,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.sql import model_field
+
 from . import sigv4
 from .engine import EngineError, SandboxEngine, regions_of
 from .models import SandboxAccessKey, SandboxAccount
@@ -26,7 +28,6 @@ from .services import (
     lock_account,
     sandbox_call_locked,
 )
-from .storage_orm import model_field
 
 MAX_REQUEST_BYTES = 64 * 1024
 

@@ -20,8 +20,9 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
 from django.utils import timezone
+
+from accounts.sql import model_field
 
 from .models import SandboxAccount, SandboxEvent, SandboxObject
 
@@ -69,13 +70,6 @@ class _Undecoded:
             return decoded
         copied: JSON = copy.deepcopy(raw)
         return copied
-
-
-def model_field(model: type[Model], name: str) -> Field[Any, Any]:
-    """A concrete field of ``model`` (``_meta.get_field`` may also answer a relation)."""
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)
-    return field
 
 
 @cache
