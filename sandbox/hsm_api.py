@@ -17,15 +17,14 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from .engine import HsmError, hsm_client_call, wire_from_json, wire_to_json
-from .signed_api import ApiError, authenticate, read_body, run_as_key, throttle
+from .signed_api import ApiError, authenticate, read_body, run_as_key, signed_api_view, throttle
 
 logger = logging.getLogger(__name__)
 
 
-@csrf_exempt
+@signed_api_view
 def hsm_client_endpoint(request: HttpRequest) -> JsonResponse:
     try:
         return _handle(request)

@@ -16,10 +16,16 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from .engine import OPERATION_SCHEMAS, KmsError, decode_request, encode_response
-from .signed_api import ApiError, authenticate_in_region, read_body, run_as_key, throttle
+from .signed_api import (
+    ApiError,
+    authenticate_in_region,
+    read_body,
+    run_as_key,
+    signed_api_view,
+    throttle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +45,7 @@ def _error(code: str, message: str, status: int, request_id: str) -> HttpRespons
     return response
 
 
-@csrf_exempt
+@signed_api_view
 def kms_endpoint(request: HttpRequest) -> HttpResponse:
     request_id = str(uuid.uuid4())
     try:

@@ -24,10 +24,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_untrusted_xml
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from .engine import CustomerKey, ObjectHead, S3Error, SandboxEngine, SseRequest
-from .signed_api import ApiError, authenticate, read_body, run_as_key, throttle
+from .signed_api import ApiError, authenticate, read_body, run_as_key, signed_api_view, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ _AUTH_CODES = {
 Handler = Callable[[SandboxEngine], HttpResponse]
 
 
-@csrf_exempt
+@signed_api_view
 def s3_endpoint(request: HttpRequest, bucket: str = "", key: str = "") -> HttpResponse:
     request_id = uuid.uuid4().hex[:16].upper()
     try:

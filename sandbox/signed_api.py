@@ -15,6 +15,7 @@ from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
 
 from accounts.sql import model_field
 
@@ -30,6 +31,15 @@ from .services import (
 )
 
 MAX_REQUEST_BYTES = 64 * 1024
+
+
+def signed_api_view[V: Callable[..., Any]](view: V) -> V:
+    """Marks a view that authenticates each request by its SigV4 signature: it needs no CSRF
+    token (``csrf_exempt``) and runs without the browser's middleware (see
+    ``studyapp.middleware.SignedApiMiddleware``)."""
+    exempt = csrf_exempt(view)
+    exempt.signed_request_api = True  # type: ignore[attr-defined]
+    return exempt
 
 
 class ApiError(Exception):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "studyapp.middleware.SignedApiMiddleware",  # SigV4 endpoints skip the rest
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +73,9 @@ MIDDLEWARE = [
     "accounts.middleware.UserTimezoneMiddleware",
     "studyapp.middleware.MethodNotAllowedPageMiddleware",
 ]
+
+# The addresses of the sandbox's SigV4-signed endpoints (see SignedApiMiddleware).
+SIGNED_API_PREFIXES = ("/sandbox/kms", "/sandbox/s3", "/sandbox/cloudhsm/client/")
 
 ROOT_URLCONF = "studyapp.urls"
 WSGI_APPLICATION = "studyapp.wsgi.application"
