@@ -26,6 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.kms_endpoint_bench import (
+    children_of,
+    cpu_seconds,
     django_env,
     free_port,
     kms_client,
@@ -68,15 +70,19 @@ def _client_loop(s3_url: str, auth: tuple[str, str], key_arn: str, bucket: str, 
     for number in range(3):
         once(number)
     done = 0
+    started_cpu = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         once(done)
         done += 1
-    queue.put(done)
+    queue.put((done, time.process_time() - started_cpu))
 
 
-def http_round(s3_url: str, auth, key_arn: str, bucket: str, clients: int, seconds: float) -> int:
-    queue: multiprocessing.Queue[int] = multiprocessing.Queue()
+def http_round(
+    s3_url: str, auth, key_arn: str, bucket: str, clients: int, seconds: float
+) -> tuple[int, float]:
+    """Operations done by all clients, and the CPU seconds the clients spent on them."""
+    queue: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
     workers = [
         multiprocessing.Process(
             target=_client_loop, args=(s3_url, auth, key_arn, bucket, seconds, queue)
@@ -85,10 +91,10 @@ def http_round(s3_url: str, auth, key_arn: str, bucket: str, clients: int, secon
     ]
     for worker in workers:
         worker.start()
-    done = sum(queue.get() for _ in workers)
+    results = [queue.get() for _ in workers]
     for worker in workers:
         worker.join()
-    return done
+    return sum(done for done, _ in results), sum(cpu for _, cpu in results)
 
 
 def prepare_target(kms_url: str, s3_url: str, auth: tuple[str, str]) -> tuple[str, str]:
@@ -132,6 +138,10 @@ def main() -> int:
             for name, (s3_url, auth, kms_url) in targets.items()
         }
         rates: dict[str, list[float]] = {name: [] for name in targets}
+        # CPU milliseconds per put+get: the server's processes (from /proc), and the clients'.
+        server_pids = dict(zip(targets, (children_of(p.pid) for p in processes), strict=True))
+        server_ms: dict[str, list[float]] = {name: [] for name in targets}
+        client_ms: dict[str, list[float]] = {name: [] for name in targets}
         print(
             f"Measuring: {args.rounds} rounds x {args.seconds:g} s, {args.clients} boto3 client "
             f"processes, PutObject + GetObject of 1 KiB with SSE-KMS, {os.cpu_count()} CPUs.",
@@ -140,8 +150,15 @@ def main() -> int:
         for round_number in range(1, args.rounds + 1):
             for name, (s3_url, auth, _) in targets.items():
                 key_arn, bucket = prepared[name]
-                done = http_round(s3_url, auth, key_arn, bucket, args.clients, args.seconds)
+                before = cpu_seconds(server_pids[name])
+                done, client_cpu = http_round(
+                    s3_url, auth, key_arn, bucket, args.clients, args.seconds
+                )
+                after = cpu_seconds(server_pids[name])
                 rates[name].append(done / args.seconds)
+                client_ms[name].append(client_cpu / done * 1000)
+                if before is not None and after is not None:
+                    server_ms[name].append((after - before) / done * 1000)
                 print(f"  round {round_number}: {name:8} {done / args.seconds:8.1f} put+get/s")
     finally:
         for process in processes:
@@ -154,6 +171,12 @@ def main() -> int:
     print(f"moto server (boto3):          {moto_rate:8.1f} put+get/s")
     verdict = "met" if ratio >= TARGET_RATIO else "not met"
     print(f"sandbox / moto: {ratio:.2f}x (target >= {TARGET_RATIO:g}x: {verdict})")
+    print("CPU ms per put+get (median of rounds); the clients share the 2 CPUs with the server:")
+    for name in ("sandbox", "moto"):
+        server = f"{statistics.median(server_ms[name]):6.2f}" if server_ms[name] else "   n/a"
+        print(
+            f"  {name:8} server {server}   boto3 clients {statistics.median(client_ms[name]):6.2f}"
+        )
     return 0
 
 
