@@ -11,14 +11,7 @@ from accounts.models import Profile
 from . import scheduling
 from .charts import bar_chart
 from .models import ReviewSettings
-from .selectors import (
-    ReviewQueue,
-    confusions_for,
-    due_count_for,
-    local_day_start,
-    percent,
-    study_bank_ids_for,
-)
+from .selectors import ReviewQueue, confusions_for, local_day_start, percent
 from .selectors_progress import (
     forecast_for,
     leeches_for,
@@ -35,16 +28,21 @@ def _minutes(ms: int) -> int:
 
 
 def dashboard_context(
-    *, user: Any, now: dt.datetime, queue: ReviewQueue, settings: ReviewSettings
+    *,
+    user: Any,
+    now: dt.datetime,
+    queue: ReviewQueue,
+    settings: ReviewSettings,
+    bank_ids: list[int],
 ) -> dict[str, Any]:
-    """Everything the dashboard shows, read for ``user`` at ``now``."""
-    profile = Profile.objects.filter(user=user).first()
+    """Everything the dashboard shows, read for ``user`` at ``now`` (``bank_ids``: the banks
+    they study, as the queue was read for)."""
+    profile: Profile | None = getattr(user, "profile", None)  # read with the session
     time_zone = profile.time_zone if profile else "UTC"
     day_start = local_day_start(now, time_zone)
-    day_end = day_start + dt.timedelta(days=1)
-    due_today = due_count_for(user=user, until=day_end, bank_ids=study_bank_ids_for(user=user))
-
-    forecast = forecast_for(user=user, now=now, time_zone=time_zone)
+    forecast = forecast_for(user=user, now=now, time_zone=time_zone, bank_ids=bank_ids)
+    # Today's bar of the forecast is what is due by tonight, overdue cards included.
+    due_today = min(forecast[0][1], DUE_COUNT_CAP + 1)
     chart = bar_chart(
         [(day.strftime("%a %d"), count) for day, count in forecast],
         title="Reviews due over the next 14 days",
@@ -54,8 +52,10 @@ def dashboard_context(
 
     exam_date = profile.exam_date if profile else None
     cutoff = scheduling.exam_cutoff(exam_date, time_zone=time_zone, now=now)
-    scheduler, _ = scheduler_context(user=user, now=now)
-    topics, overall = mastery_for(user=user, now=now, exam_at=cutoff, scheduler=scheduler)
+    scheduler, _ = scheduler_context(user=user, now=now, settings=settings, profile=profile)
+    topics, overall = mastery_for(
+        user=user, now=now, exam_at=cutoff, scheduler=scheduler, bank_ids=bank_ids
+    )
 
     totals = log_totals_for(user=user, now=now, time_zone=time_zone)
     retention, retention_month = totals.retention, totals.retention_month

@@ -10,16 +10,17 @@ from zoneinfo import ZoneInfo
 
 import fsrs
 from django.contrib.auth.models import User
-from django.db.models import Count, Q, Sum
+from django.db import connection
 
-from . import scheduling
+from accounts.sql import fetch_one
+
+from . import scheduling, sql
 from .models import (
     Card,
 )
 from .selectors import (
     GENERAL_TOPIC,
     local_day_start,
-    review_logs,
     studied_cards,
     study_bank_ids_for,
     study_questions_for,
@@ -30,7 +31,12 @@ FORECAST_DAYS = 14
 
 
 def forecast_for(
-    *, user: User, now: dt.datetime, time_zone: str, days: int = FORECAST_DAYS
+    *,
+    user: User,
+    now: dt.datetime,
+    time_zone: str,
+    days: int = FORECAST_DAYS,
+    bank_ids: list[int] | None = None,
 ) -> list[tuple[dt.date, int]]:
     """Cards due on each of the next ``days`` local days (today includes overdue ones)."""
     start = local_day_start(now, time_zone)
@@ -39,7 +45,9 @@ def forecast_for(
     # Bucketed here rather than grouped by local day in SQL: SQLite would call back into
     # Python for every card to convert time zones.
     for due in (
-        studied_cards(user=user, bank_ids=study_bank_ids_for(user=user))
+        studied_cards(
+            user=user, bank_ids=study_bank_ids_for(user=user) if bank_ids is None else bank_ids
+        )
         .filter(due__lt=bounds[-1])
         .values_list("due", flat=True)
     ):
@@ -73,24 +81,21 @@ def log_totals_for(*, user: User, now: dt.datetime, time_zone: str) -> LogTotals
     """Retention all time and over 30 days, time spent today, over 7 days and all time: one
     read of the learner's review log (voided answers, exams and drills excluded)."""
     start = local_day_start(now, time_zone)
-    in_review = Q(state_before__state=Card.State.REVIEW)
-    month = Q(reviewed_at__gte=now - dt.timedelta(days=30))
-    right = Q(correct=True)
-    totals = review_logs(user).aggregate(
-        answered=Count("id", filter=in_review),
-        right=Count("id", filter=in_review & right),
-        month_answered=Count("id", filter=in_review & month),
-        month_right=Count("id", filter=in_review & month & right),
-        ms_today=Sum("duration_ms", filter=Q(reviewed_at__gte=start)),
-        ms_week=Sum("duration_ms", filter=Q(reviewed_at__gte=start - dt.timedelta(days=6))),
-        ms_all=Sum("duration_ms"),
-    )
+    adapt = connection.ops.adapt_datetimefield_value
+    month, review = adapt(now - dt.timedelta(days=30)), Card.State.REVIEW
+    row = fetch_one(
+        sql.log_totals_sql(connection.vendor),
+        [review, review, True, review, month, review, month, True, adapt(start),
+         adapt(start - dt.timedelta(days=6)), user.pk],
+    )  # fmt: skip
+    assert row is not None  # an aggregate row always comes back
+    answered, right, month_answered, month_right, ms_today, ms_week, ms_all = row
     return LogTotals(
-        retention=Retention(correct=totals["right"], total=totals["answered"]),
-        retention_month=Retention(correct=totals["month_right"], total=totals["month_answered"]),
-        ms_today=totals["ms_today"] or 0,
-        ms_week=totals["ms_week"] or 0,
-        ms_all=totals["ms_all"] or 0,
+        retention=Retention(correct=right, total=answered),
+        retention_month=Retention(correct=month_right, total=month_answered),
+        ms_today=int(ms_today or 0),
+        ms_week=int(ms_week or 0),
+        ms_all=int(ms_all or 0),
     )
 
 
@@ -98,12 +103,8 @@ def streak_for(*, user: User, now: dt.datetime, time_zone: str) -> int:
     """Consecutive local days with at least one review, ending today (or yesterday)."""
     since = local_day_start(now, time_zone) - dt.timedelta(days=400)
     zone = ZoneInfo(time_zone)
-    days = {  # local days converted here, for the same reason as in forecast_for
-        moment.astimezone(zone).date()
-        for moment in review_logs(user)
-        .filter(reviewed_at__gte=since)
-        .values_list("reviewed_at", flat=True)
-    }
+    # Local days converted here, for the same reason as in forecast_for.
+    days = {moment.astimezone(zone).date() for moment in sql.review_times(user.pk, since)}
     day = now.astimezone(ZoneInfo(time_zone)).date()
     if day not in days:
         day -= dt.timedelta(days=1)
@@ -164,13 +165,18 @@ MATURE_DAYS = 21
 
 
 def mastery_for(
-    *, user: User, now: dt.datetime, exam_at: dt.datetime | None, scheduler: fsrs.Scheduler
+    *,
+    user: User,
+    now: dt.datetime,
+    exam_at: dt.datetime | None,
+    scheduler: fsrs.Scheduler,
+    bank_ids: list[int] | None = None,
 ) -> tuple[list[TopicMastery], TopicMastery]:
     """Per-topic and overall mastery: recall predicted now and on exam day.
 
     Unseen questions count as 0 recall, so readiness rises only by studying the whole bank.
     """
-    questions = study_questions_for(user=user)
+    questions = study_questions_for(user=user, bank_ids=bank_ids)
     topics_of = list(questions.values_list("id", "topics"))
     # Plain tuples and FSRS's curve on numbers: this runs for every card the learner studies.
     cards = {

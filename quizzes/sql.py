@@ -11,6 +11,7 @@ column names come from the models' ``_meta``, values always as parameters.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any, cast
 
@@ -211,3 +212,55 @@ def review_log_insert(log: ReviewLog) -> ReviewLog:
     log._state.adding = False
     log._state.db = connection.alias
     return log
+
+
+#: The card state an answer was given in, read from the log's ``state_before`` JSON.
+STATE_BEFORE = {
+    "postgresql": "CAST(state_before ->> 'state' AS integer)",
+    "sqlite": "JSON_EXTRACT(state_before, '$.state')",
+}
+
+
+@functools.cache
+def log_totals_sql(vendor: str) -> str:
+    """True retention (all time, 30 days) and time spent (today, 7 days, all time) over the
+    learner's standing review answers, in one pass: the dashboard's heaviest read, whose
+    seven filtered aggregates cost the ORM three times the query's own time to build."""
+    log = ReviewLog._meta.db_table
+    in_review = f"{STATE_BEFORE[vendor]} = %s"
+    return (
+        f"SELECT COUNT(CASE WHEN {in_review} THEN 1 END),"  # noqa: S608 - names from _meta
+        f" COUNT(CASE WHEN {in_review} AND correct = %s THEN 1 END),"
+        f" COUNT(CASE WHEN {in_review} AND reviewed_at >= %s THEN 1 END),"
+        f" COUNT(CASE WHEN {in_review} AND reviewed_at >= %s AND correct = %s THEN 1 END),"
+        f" SUM(CASE WHEN reviewed_at >= %s THEN duration_ms END),"
+        f" SUM(CASE WHEN reviewed_at >= %s THEN duration_ms END),"
+        f" SUM(duration_ms)"
+        f" FROM {log} WHERE user_id = %s AND source = '{ReviewLog.Source.REVIEW}'"
+        f" AND voided_at IS NULL"
+    )
+
+
+@functools.cache
+def review_times_sql() -> str:
+    """When the learner's standing review answers since a moment were given (the streak)."""
+    return (
+        f"SELECT reviewed_at FROM {ReviewLog._meta.db_table}"  # noqa: S608 - names from _meta
+        f" WHERE user_id = %s AND source = '{ReviewLog.Source.REVIEW}' AND voided_at IS NULL"
+        f" AND reviewed_at >= %s"
+    )
+
+
+def review_times(user_id: int, since: dt.datetime) -> list[dt.datetime]:
+    """Aware UTC datetimes, without the ORM's per-row conversion (a year of answers is
+    thousands of rows): SQLite returns the stored text, PostgreSQL aware datetimes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            review_times_sql(), [user_id, connection.ops.adapt_datetimefield_value(since)]
+        )
+        return [_as_utc(value) for (value,) in cursor.fetchall()]
+
+
+def _as_utc(value: dt.datetime | str) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

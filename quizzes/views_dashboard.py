@@ -10,15 +10,20 @@ from django.utils import timezone
 from accounts.http import AuthenticatedRequest
 
 from .dashboard_page import dashboard_context
+from .selectors import study_banks_for
 from .services_review import review_queue_refresh, review_settings_for
 
 
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    now = timezone.now()
-    settings = review_settings_for(user=request.user)
+    now, user = timezone.now(), request.user
+    settings = review_settings_for(user=user)
+    banks = study_banks_for(user=user)
     queue = review_queue_refresh(
-        user=request.user, now=now, new_cards_per_day=settings.new_cards_per_day, settings=settings
+        user=user, now=now, new_cards_per_day=settings.new_cards_per_day, banks=banks,
+        settings=settings,
+    )  # fmt: skip
+    context = dashboard_context(
+        user=user, now=now, queue=queue, settings=settings, bank_ids=list(banks)
     )
-    context = dashboard_context(user=request.user, now=now, queue=queue, settings=settings)
     return render(request, "quizzes/dashboard.html", context)
