@@ -4,8 +4,9 @@ unwrap, with CKR_* codes for every misuse.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypedDict, Unpack
 
 from cryptography.hazmat.primitives import serialization
@@ -173,6 +174,30 @@ def _oaep(
     return prim.rsa_oaep_decrypt(_private_key(engine, key), data, hash_name, label)
 
 
+@contextlib.contextmanager
+def _signing(
+    engine: HsmState,
+    operation: str,
+    session_id: str,
+    handle: KeyHandle,
+    mechanism: str,
+    data: bytes,
+) -> Iterator[tuple[SignSpec, JSON]]:
+    """The audited key call of C_Sign and C_Verify: the mechanism's spec and the key."""
+    with sessions.key_call(engine, operation, session_id, handle) as (ctx, audit):
+        audit.detail = {"mechanism": mechanism, "bytes": len(data)}
+        spec = SIGN_MECHANISMS[_mechanism_for(mechanism, SIGN_MECHANISMS)]
+        yield spec, keys.use_key(engine, ctx, handle)
+
+
+def _pss_hash(spec: SignSpec, hash_name: str | None) -> str:
+    """The hash of an RSA-PSS signature: the mechanism's, or the caller's for CKM_RSA_PKCS_PSS."""
+    chosen = spec.hash_name or hash_name
+    if chosen is None:
+        raise Pkcs11Error("CKR_MECHANISM_PARAM_INVALID", "CKM_RSA_PKCS_PSS needs a hash")
+    return chosen
+
+
 def sign(
     engine: HsmState,
     session_id: str,
@@ -187,10 +212,7 @@ def sign(
     caller hashed, as a DigestInfo), RSA-PSS (CKM_SHA256_RSA_PKCS_PSS,
     or CKM_RSA_PKCS_PSS over a digest with ``hash_name``), ECDSA (CKM_ECDSA over a digest,
     CKM_ECDSA_SHA256 ...; raw r||s) and HMAC (CKM_SHA256_HMAC ... with generic secrets)."""
-    with sessions.key_call(engine, "Sign", session_id, handle) as (ctx, audit):
-        audit.detail = {"mechanism": mechanism, "bytes": len(data)}
-        spec = SIGN_MECHANISMS[_mechanism_for(mechanism, SIGN_MECHANISMS)]
-        key = keys.use_key(engine, ctx, handle)
+    with _signing(engine, "Sign", session_id, handle, mechanism, data) as (spec, key):
         if spec.scheme == "hmac":
             _expect(key, "generic-secret", ("secret-key",), "sign")
             return prim.hmac_sign(engine._unseal(key), data, str(spec.hash_name))
@@ -201,12 +223,9 @@ def sign(
         if spec.scheme == "pkcs1":
             return prim.rsa_pkcs1_sign(private_key, data, str(spec.hash_name))
         if spec.scheme == "pss":
-            chosen = spec.hash_name or hash_name
-            if chosen is None:
-                raise Pkcs11Error("CKR_MECHANISM_PARAM_INVALID", "CKM_RSA_PKCS_PSS needs a hash")
-            return prim.rsa_pss_sign(
-                private_key, data, chosen, salt_length, prehashed=spec.hash_name is None
-            )
+            prehashed = spec.hash_name is None
+            chosen = _pss_hash(spec, hash_name)
+            return prim.rsa_pss_sign(private_key, data, chosen, salt_length, prehashed=prehashed)
         return prim.ecdsa_sign(private_key, data, spec.hash_name)
 
 
@@ -222,10 +241,7 @@ def verify(
     salt_length: int | None = None,
 ) -> None:
     """C_Verify: returns None when valid, raises CKR_SIGNATURE_INVALID otherwise."""
-    with sessions.key_call(engine, "Verify", session_id, handle) as (ctx, audit):
-        audit.detail = {"mechanism": mechanism, "bytes": len(data)}
-        spec = SIGN_MECHANISMS[_mechanism_for(mechanism, SIGN_MECHANISMS)]
-        key = keys.use_key(engine, ctx, handle)
+    with _signing(engine, "Verify", session_id, handle, mechanism, data) as (spec, key):
         if spec.scheme == "hmac":
             _expect(key, "generic-secret", ("secret-key",), "verify")
             prim.hmac_verify(engine._unseal(key), data, signature, str(spec.hash_name))
@@ -237,16 +253,10 @@ def verify(
         elif spec.scheme == "pkcs1":
             prim.rsa_pkcs1_verify(public_key, data, signature, str(spec.hash_name))
         elif spec.scheme == "pss":
-            chosen = spec.hash_name or hash_name
-            if chosen is None:
-                raise Pkcs11Error("CKR_MECHANISM_PARAM_INVALID", "CKM_RSA_PKCS_PSS needs a hash")
+            prehashed = spec.hash_name is None
+            chosen = _pss_hash(spec, hash_name)
             prim.rsa_pss_verify(
-                public_key,
-                data,
-                signature,
-                chosen,
-                salt_length,
-                prehashed=spec.hash_name is None,
+                public_key, data, signature, chosen, salt_length, prehashed=prehashed
             )
         else:
             prim.ecdsa_verify(public_key, data, signature, spec.hash_name)
