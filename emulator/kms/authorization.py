@@ -8,6 +8,7 @@ explainable decisions (``decide``) and the fast check every key operation runs
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from emulator.kms import iam
 from emulator.kms.access import CROSS_ACCOUNT_ACTIONS, ConditionContext, Decision, grant_allows
@@ -32,25 +33,36 @@ def _policy(text: str) -> KeyPolicy:
     return policy
 
 
-def _verdict(
-    kms: KmsState,
-    principal: Principal,
-    key: KeyRecord,
-    action: str,
-    encryption_context: Mapping[str, str] | None,
-    extra: Mapping[str, Sequence[str]] | None,
-) -> PolicyVerdict:
-    policy = _policy(key.policy)
-    resource = kms._arn_prefix + "key/" + key.key_id
+@dataclass(frozen=True)
+class Ask:
+    """One question to the rules: may ``principal`` do ``action`` on ``key`` (with this
+    encryption context and these extra condition keys)?"""
+
+    kms: KmsState
+    principal: Principal
+    key: KeyRecord
+    action: str
+    encryption_context: Mapping[str, str] | None
+    extra: Mapping[str, Sequence[str]] | None
+
+    def context(self) -> ConditionContext:
+        extra = _with_service(self.kms, self.extra)
+        return ConditionContext(self.principal, self.key, self.encryption_context, extra)
+
+
+def _verdict(ask: Ask) -> PolicyVerdict:
+    policy = _policy(ask.key.policy)
+    resource = ask.kms._arn_prefix + "key/" + ask.key.key_id
     # Without conditions a verdict is a pure function of the policy text, the caller's
     # ARN, the action and the key's ARN: memoised process-wide.
-    memo = (key.policy, principal.arn, action, resource) if policy.unconditional else None
+    memo = (
+        (ask.key.policy, ask.principal.arn, ask.action, resource) if policy.unconditional else None
+    )
     if memo is not None:
         found = _VERDICTS.get(memo)
         if found is not None:
             return found
-    context = ConditionContext(principal, key, encryption_context, _with_service(kms, extra))
-    verdict = policy.evaluate(AccessRequest(principal, action, resource, context))
+    verdict = policy.evaluate(AccessRequest(ask.principal, ask.action, resource, ask.context()))
     if memo is not None:
         if len(_VERDICTS) > CACHE_LIMIT:
             _VERDICTS.clear()
@@ -71,48 +83,32 @@ def _with_service(
     }
 
 
-def _iam(
-    kms: KmsState,
-    principal: Principal,
-    key: KeyRecord,
-    action: str,
-    encryption_context: Mapping[str, str] | None,
-    extra: Mapping[str, Sequence[str]] | None,
-) -> tuple[PolicyVerdict, str | None]:
+def _iam(ask: Ask) -> tuple[PolicyVerdict, str | None]:
     """The caller's IAM policies' verdict (None unless a principal of this account has some)."""
+    kms, principal = ask.kms, ask.principal
     if principal.is_root or principal.account != kms.account_id:
         return PolicyVerdict(None), None
-    context = ConditionContext(principal, key, encryption_context, _with_service(kms, extra))
-    return iam.identity_verdict(kms, principal, action, kms.key_arn(key.key_id), context)
+    arn = kms.key_arn(ask.key.key_id)
+    return iam.identity_verdict(kms, principal, ask.action, arn, ask.context())
 
 
-def _key_policy_allows_account(
-    kms: KmsState,
-    principal: Principal,
-    key: KeyRecord,
-    action: str,
-    encryption_context: Mapping[str, str] | None,
-    extra: Mapping[str, Sequence[str]] | None,
-) -> int | None:
+def _key_policy_allows_account(ask: Ask) -> int | None:
     """The key policy statement that lets IAM policies count (it allows the account root)."""
-    context = ConditionContext(principal, key, encryption_context, _with_service(kms, extra))
-    request = AccessRequest(iam.root_of(kms.account_id), action, kms.key_arn(key.key_id), context)
-    verdict = _policy(key.policy).evaluate(request)
+    kms = ask.kms
+    root = iam.root_of(kms.account_id)
+    request = AccessRequest(root, ask.action, kms.key_arn(ask.key.key_id), ask.context())
+    verdict = _policy(ask.key.policy).evaluate(request)
     return verdict.statement_index if verdict.effect == "Allow" else None
 
 
-def _allowing_grant(
-    kms: KmsState,
-    principal: Principal,
-    key: KeyRecord,
-    action: str,
-    encryption_context: Mapping[str, str] | None,
-) -> str | None:
-    operation = action[4:]
+def _allowing_grant(ask: Ask) -> str | None:
+    operation = ask.action[4:]
     if operation not in GRANT_OPERATIONS:
         return None
-    for grant in kms._grants_of(key.key_id):
-        if grant_allows(grant, principal, operation, encryption_context, key.is_symmetric):
+    for grant in ask.kms._grants_of(ask.key.key_id):
+        if grant_allows(
+            grant, ask.principal, operation, ask.encryption_context, ask.key.is_symmetric
+        ):
             return grant.grant_id
     return None
 
@@ -136,8 +132,9 @@ def decide(
             resource,
             "none",
         )
-    verdict = _verdict(kms, principal, key, action, encryption_context, extra)
-    identity, policy_name = _iam(kms, principal, key, action, encryption_context, extra)
+    ask = Ask(kms, principal, key, action, encryption_context, extra)
+    verdict = _verdict(ask)
+    identity, policy_name = _iam(ask)
     if identity.effect == "Deny" and verdict.effect != "Deny":
         return Decision(
             False,
@@ -150,7 +147,7 @@ def decide(
         )
     iam_note = ""
     if verdict.effect is None and identity.effect == "Allow":
-        gate = _key_policy_allows_account(kms, principal, key, action, encryption_context, extra)
+        gate = _key_policy_allows_account(ask)
         if gate is not None:
             return Decision(
                 True,
@@ -185,7 +182,7 @@ def decide(
             verdict.statement_index,
             verdict.statement_sid,
         )
-    grant_id = _allowing_grant(kms, principal, key, action, encryption_context)
+    grant_id = _allowing_grant(ask)
     if grant_id is not None:
         return Decision(
             True,
@@ -222,6 +219,7 @@ def authorize(
     explicit = False
     identity = key_verdict = PolicyVerdict(None)
     if principal.account == kms.account_id or action in CROSS_ACCOUNT_ACTIONS:
+        ask = Ask(kms, principal, key, action, encryption_context, extra)
         # The memo lookup of _verdict, inlined: this runs on every key operation.
         policy = _POLICIES.get(key.policy)
         verdict = None
@@ -229,22 +227,21 @@ def authorize(
             names = kms._key_names.get(key.key_id) or kms._name_key(key.key_id)
             verdict = _VERDICTS.get((key.policy, principal.arn, action, names[1]))
         if verdict is None:
-            verdict = _verdict(kms, principal, key, action, encryption_context, extra)
+            verdict = _verdict(ask)
         key_verdict = verdict
         if not principal.is_root and principal.account == kms.account_id:
-            identity, _ = _iam(kms, principal, key, action, encryption_context, extra)
+            identity, _ = _iam(ask)
         if verdict.effect == "Allow" and identity.effect != "Deny":
             return None
         explicit = verdict.effect == "Deny" or identity.effect == "Deny"
         if (
             not explicit
             and identity.effect == "Allow"
-            and _key_policy_allows_account(kms, principal, key, action, encryption_context, extra)
-            is not None
+            and _key_policy_allows_account(ask) is not None
         ):
             return None
         if not explicit:
-            grant_id = _allowing_grant(kms, principal, key, action, encryption_context)
+            grant_id = _allowing_grant(ask)
             if grant_id is not None:
                 call.detail["grantId"] = grant_id
                 return grant_id
