@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
 from accounts.sql import fetch_one, model_field, row_as, select_columns
@@ -282,13 +281,25 @@ def file_delete(*, account: SandboxAccount, name: str) -> None:
 # --- console history ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _console_prune_sql() -> str:
+    """Delete the account's entries older than the newest ``CONSOLE_HISTORY_KEPT``: one
+    statement after every command, hence written out (the ORM's delete cost more to build)."""
+    quote = connection.ops.quote_name
+    table = quote(ConsoleEntry._meta.db_table)
+    account, key = (
+        quote(str(model_field(ConsoleEntry, name).column)) for name in ("account", "id")
+    )
+    return (
+        f"DELETE FROM {table} WHERE {account} = %s AND {key} < (SELECT {key} FROM {table}"  # noqa: S608
+        f" WHERE {account} = %s ORDER BY {key} DESC LIMIT 1 OFFSET %s)"
+    )
+
+
 def console_record(*, account: SandboxAccount, command: str, output: str, ok: bool) -> ConsoleEntry:
     entry = ConsoleEntry.objects.create(account=account, command=command, output=output, ok=ok)
-    history = ConsoleEntry.objects.filter(account=account)
-    oldest_kept = history.order_by("-id").values("id")[
-        CONSOLE_HISTORY_KEPT - 1 : CONSOLE_HISTORY_KEPT
-    ]
-    history.filter(id__lt=Subquery(oldest_kept)).delete()  # one statement, every command
+    with connection.cursor() as cursor:
+        cursor.execute(_console_prune_sql(), [account.pk, account.pk, CONSOLE_HISTORY_KEPT - 1])
     return entry
 
 
