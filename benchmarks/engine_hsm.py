@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from emulator.cloudhsm import CloudHsm, provision_active_cluster
-from emulator.core import ManualClock, MemoryStorage, Sealer, SystemRandom
+from emulator.core import Host, ManualClock, MemoryStorage, Sealer, SystemRandom
 
 RSA_TARGET = 0.80
 PAYLOAD = os.urandom(1024)
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
 
     storage, clock = MemoryStorage(), ManualClock()
-    hsm = CloudHsm(storage, clock, SystemRandom(), Sealer(os.urandom(32)))
+    hsm = CloudHsm(Host(storage, clock, SystemRandom(), Sealer(os.urandom(32))))
     cluster_id = provision_active_cluster(
         hsm,
         clock.advance,

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from emulator.core import MemoryStorage, Sealer, Storage, SystemClock, SystemRandom
+from emulator.core import Host, MemoryStorage, Sealer, Storage, SystemClock, SystemRandom
 from emulator.kms import Kms
 
 TARGET_RATIO = 0.10
@@ -99,7 +99,7 @@ def raw_pair() -> Pair:
 
 
 def engine_pair(storage: Storage) -> Pair:
-    kms = Kms(storage, SystemClock(), SystemRandom(), Sealer(os.urandom(32)))
+    kms = Kms(Host(storage, SystemClock(), SystemRandom(), Sealer(os.urandom(32))))
     key_id = kms.create_key(ROOT)["KeyMetadata"]["KeyId"]
     encrypt = {"KeyId": key_id, "Plaintext": PLAINTEXT, "EncryptionContext": CONTEXT}
 
@@ -114,13 +114,13 @@ def engine_pair(storage: Storage) -> Pair:
 
 def fresh_engine_pair(storage: Storage) -> Pair:
     clock, random, sealer = SystemClock(), SystemRandom(), Sealer(os.urandom(32))
-    key_id = Kms(storage, clock, random, sealer).create_key(ROOT)["KeyMetadata"]["KeyId"]
+    key_id = Kms(Host(storage, clock, random, sealer)).create_key(ROOT)["KeyMetadata"]["KeyId"]
     encrypt = {"KeyId": key_id, "Plaintext": PLAINTEXT, "EncryptionContext": CONTEXT}
 
     def pair() -> None:
-        blob = Kms(storage, clock, random, sealer).encrypt(ROOT, encrypt)["CiphertextBlob"]
+        blob = Kms(Host(storage, clock, random, sealer)).encrypt(ROOT, encrypt)["CiphertextBlob"]
         decrypt = {"CiphertextBlob": blob, "EncryptionContext": CONTEXT}
-        result = Kms(storage, clock, random, sealer).decrypt(ROOT, decrypt)
+        result = Kms(Host(storage, clock, random, sealer)).decrypt(ROOT, decrypt)
         if result["Plaintext"] != PLAINTEXT:
             raise AssertionError("engine round trip failed")
 

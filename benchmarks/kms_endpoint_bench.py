@@ -39,6 +39,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from emulator.core import Host
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TARGET_RATIO = 5.0
@@ -153,7 +155,7 @@ def engine_rate(seconds: float) -> float:
     from emulator.core import MemoryStorage, Sealer, SystemClock, SystemRandom
     from emulator.kms import Kms
 
-    kms = Kms(MemoryStorage(), SystemClock(), SystemRandom(), Sealer(os.urandom(32)))
+    kms = Kms(Host(MemoryStorage(), SystemClock(), SystemRandom(), Sealer(os.urandom(32))))
     root = "arn:aws:iam::111122223333:root"
     key_id = kms.call(root, "CreateKey", {})["KeyMetadata"]["KeyId"]
     done = 0

@@ -16,6 +16,7 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -432,32 +433,35 @@ _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 
 
+@dataclass(frozen=True)
+class Host:
+    """What an engine runs on, given by whoever embeds it: where state lives, what time it
+    is, where randomness comes from and what seals key material at rest."""
+
+    storage: Storage
+    clock: Clock
+    random: RandomSource
+    sealer: Sealer
+
+
 class EngineState:
     """The host's storage, clock, randomness and sealer, the account and Region, and the
     engine's audit log (``log``: ``"kms"`` or ``"hsm"``). An engine keeps nothing else between
     calls, so a fresh one per request behaves like a long-lived one."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        clock: Clock,
-        random: RandomSource,
-        sealer: Sealer,
-        account_id: str,
-        region: str,
-        log: str,
-    ) -> None:
+    def __init__(self, host: Host, account_id: str, region: str, log: str) -> None:
         if not _ACCOUNT_ID.fullmatch(account_id):
             raise ValueError("account_id must be 12 digits")
         if not _REGION.fullmatch(region):
             raise ValueError("region must look like us-east-1")
-        self._storage = storage
-        self._clock = clock
-        self._random = random
-        self._sealer = sealer
+        self.host = host
+        self._storage = host.storage
+        self._clock = host.clock
+        self._random = host.random
+        self._sealer = host.sealer
         self.account_id = account_id
         self.region = region
-        self._audit = AuditLog(storage, log, clock)
+        self._audit = AuditLog(host.storage, log, host.clock)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account_id={self.account_id!r}, region={self.region!r})"

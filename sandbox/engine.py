@@ -39,7 +39,7 @@ from emulator.cloudhsm.pkcs11.wire import execute as hsm_client_call
 from emulator.cloudhsm.pkcs11.wire import from_json as wire_from_json
 from emulator.cloudhsm.pkcs11.wire import to_json as wire_to_json
 from emulator.cloudhsm.pki import create_ca, sign_csr
-from emulator.core import EngineError, OffsetClock, Sealer, SealingError, SystemRandom
+from emulator.core import EngineError, Host, OffsetClock, Sealer, SealingError, SystemRandom
 from emulator.inventory import Cluster, HsmKey, Inventory, KmsKey
 from emulator.kms import Decision, Kms
 from emulator.kms import iam as kms_iam
@@ -173,21 +173,20 @@ class SandboxEngine:
     def __repr__(self) -> str:
         return f"SandboxEngine(account={self.account.account_id})"
 
-    def _host(self) -> tuple[OrmStorage, OffsetClock, SystemRandom, Sealer, str, str]:
-        """What both engines are built over: one storage, clock, randomness and sealer."""
-        account = self.account
-        return (
-            self.storage,
-            self.clock,
-            self.random,
-            sandbox_sealer(),
-            account.account_id,
-            account.region,
-        )
+    @cached_property
+    def host(self) -> Host:
+        """What every engine of the account is built over: one storage, clock, randomness
+        and sealer."""
+        return Host(self.storage, self.clock, self.random, sandbox_sealer())
+
+    @property
+    def _where(self) -> tuple[str, str]:
+        return self.account.account_id, self.account.region
 
     def _cloudhsm(self, client: str | None = None) -> CloudHsm:
         return CloudHsm(
-            *self._host(),
+            self.host,
+            *self._where,
             max_clusters=self.account.max_clusters,
             max_hsms=self.account.max_hsms,
             caller=self.principal,
@@ -208,13 +207,13 @@ class SandboxEngine:
     @cached_property
     def xks(self) -> ExternalKeyManager:
         """The external key manager behind the account's XKS proxy (outside "AWS")."""
-        storage, _, random, sealer, _, _ = self._host()
-        return ExternalKeyManager(storage, sealer, random)
+        return ExternalKeyManager(self.host.storage, self.host.sealer, self.host.random)
 
     @cached_property
     def kms(self) -> Kms:
         kms = Kms(
-            *self._host(),
+            self.host,
+            *self._where,
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
             xks_proxy=self.xks,
@@ -226,10 +225,7 @@ class SandboxEngine:
         """KMS in one of the account's Regions (the second one holds multi-Region replicas)."""
         if region == self.account.region:
             return self.kms
-        storage, clock, random, sealer, account_id, _ = self._host()
-        kms = Kms(
-            storage, clock, random, sealer, account_id, region, max_keys=self.account.max_kms_keys
-        )
+        kms = Kms(self.host, self.account.account_id, region, max_keys=self.account.max_kms_keys)
         kms.regions = sandbox_regions(self.account)
         return kms
 
@@ -238,7 +234,8 @@ class SandboxEngine:
         """KMS as S3 reaches it for SSE-KMS: the calls are the principal's, with ``invokedBy``
         s3.amazonaws.com in the audit log and ``kms:ViaService`` s3.<region>.amazonaws.com."""
         for_s3 = Kms(
-            *self._host(),
+            self.host,
+            *self._where,
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
             max_keys=self.account.max_kms_keys,
             xks_proxy=self.xks,
@@ -250,7 +247,7 @@ class SandboxEngine:
     @cached_property
     def s3(self) -> S3:
         """S3 of the account, calling KMS through ``s3_kms``."""
-        return S3(*self._host(), kms=self.s3_kms, principal=self.principal)
+        return S3(self.host, *self._where, kms=self.s3_kms, principal=self.principal)
 
     def iam_put_policy(self, owner_arn: str, name: str, document: str) -> None:
         kms_iam.put_policy(self.kms, owner_arn, name, document)

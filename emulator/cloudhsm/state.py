@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal
 
-from emulator.core import AuditLog, Clock, EngineState, RandomSource, Sealer, Storage
+from emulator.core import AuditLog, EngineState, Host
 
 from .errors import CloudHsmResourceNotFoundException, HsmError, Pkcs11Error
 
@@ -140,11 +140,10 @@ class HsmState(EngineState):
 
     Construct one per request over the host's storage; it holds no state of its own.
 
-    :param storage: where records live (:class:`emulator.core.MemoryStorage` in tests).
-    :param clock: simulated time; creation delays and backups follow it.
-    :param random: randomness for ids, IVs and keys' ids (key material uses the OS CSPRNG via
-        ``cryptography`` for RSA/EC, and ``random`` for symmetric keys).
-    :param sealer: seals key material at rest, bound to each key's storage id.
+    :param host: where records live (:class:`emulator.core.MemoryStorage` in tests), the
+        simulated clock (creation delays and backups follow it), randomness for ids, IVs and
+        symmetric keys (RSA/EC material uses the OS CSPRNG via ``cryptography``), and the
+        sealer of key material at rest (bound to each key's storage id).
     :param account_id: the AWS account, for ARNs.
     :param region: the AWS Region; Availability Zones are ``<region>a``, ``<region>b`` ...
     :param max_clusters: quota of clusters (not DELETED) per account and Region.
@@ -156,10 +155,7 @@ class HsmState(EngineState):
 
     def __init__(
         self,
-        storage: Storage,
-        clock: Clock,
-        random: RandomSource,
-        sealer: Sealer,
+        host: Host,
         account_id: str = "111122223333",
         region: str = "us-east-1",
         *,
@@ -169,7 +165,7 @@ class HsmState(EngineState):
         subnet_zones: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> None:
-        super().__init__(storage, clock, random, sealer, account_id, region, "hsm")
+        super().__init__(host, account_id, region, "hsm")
         self._audit.source = client  # e.g. the PKCS #11 library: recorded on every event
         self.max_clusters = max_clusters
         self.max_hsms = max_hsms

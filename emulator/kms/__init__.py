@@ -3,7 +3,7 @@ keys, signatures, MACs and CloudHSM custom key stores. Imports nothing from Djan
 
 Typical use::
 
-    kms = Kms(MemoryStorage(), SystemClock(), SystemRandom(), Sealer(master_key))
+    kms = Kms(Host(MemoryStorage(), SystemClock(), SystemRandom(), Sealer(master_key)))
     key = kms.create_key(ROOT, {})["KeyMetadata"]["KeyId"]
     blob = kms.encrypt(ROOT, {"KeyId": key, "Plaintext": b"hi"})["CiphertextBlob"]
     kms.call(ROOT, "Decrypt", {"CiphertextBlob": blob})["Plaintext"]  # b"hi"

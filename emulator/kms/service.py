@@ -241,7 +241,7 @@ def record_call(kms: KmsState, call: Call, result: str, message: str | None) -> 
 class Kms(KmsState):
     """The emulated AWS KMS of one account and Region.
 
-    ``Kms(storage, clock, random, sealer, account_id="111122223333", region="us-east-1",
+    ``Kms(Host(storage, clock, random, sealer), account_id="111122223333", region="us-east-1",
     keystore_backend=None, max_keys=100_000)``
 
     * All state is in ``storage`` (kinds ``kms.key``, ``kms.material``, ``kms.alias``,

@@ -18,13 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from emulator.core import (
-    Clock,
     EngineState,
+    Host,
     PageTokenError,
-    RandomSource,
-    Sealer,
     SealingError,
-    Storage,
 )
 from emulator.core import page_of as core_page_of
 from emulator.keystore import CustomKeyStoreBackend, XksProxy
@@ -118,17 +115,14 @@ class KmsState(EngineState):
 
     def __init__(
         self,
-        storage: Storage,
-        clock: Clock,
-        random: RandomSource,
-        sealer: Sealer,
+        host: Host,
         account_id: str = "111122223333",
         region: str = "us-east-1",
         keystore_backend: CustomKeyStoreBackend | None = None,
         max_keys: int = 100_000,
         xks_proxy: XksProxy | None = None,
     ) -> None:
-        super().__init__(storage, clock, random, sealer, account_id, region, "kms")
+        super().__init__(host, account_id, region, "kms")
         self._backend = keystore_backend
         self._xks = xks_proxy  # reaches external key stores' proxies
         self.max_keys = max_keys
@@ -169,15 +163,7 @@ class KmsState(EngineState):
     def in_region(self, region: str) -> KmsState:
         """The same account's KMS in another Region, over the same storage (multi-Region
         keys: a replica lives there). Audit events of work done there land in this log."""
-        other = KmsState(
-            self._storage,
-            self._clock,
-            self._random,
-            self._sealer,
-            self.account_id,
-            region,
-            max_keys=self.max_keys,
-        )
+        other = KmsState(self.host, self.account_id, region, max_keys=self.max_keys)
         other.regions = self.regions
         return other
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from emulator.core import Clock, RandomSource, Sealer, Storage, b64d, b64e
+from emulator.core import Host, RandomSource, b64d, b64e
 from emulator.kms import Kms, KmsError
 from emulator.s3.errors import S3Error
 
@@ -87,10 +87,7 @@ class ObjectHead:
 class S3:
     def __init__(
         self,
-        storage: Storage,
-        clock: Clock,
-        random: RandomSource,
-        sealer: Sealer,
+        host: Host,
         account_id: str,
         region: str,
         *,
@@ -100,10 +97,10 @@ class S3:
         max_object_bytes: int = 1024 * 1024,
         max_total_bytes: int = 16 * 1024 * 1024,
     ) -> None:
-        self._storage = storage
-        self._clock = clock
-        self._random = random
-        self._sealer = sealer
+        self._storage = host.storage
+        self._clock = host.clock
+        self._random = host.random
+        self._sealer = host.sealer
         self.account_id = account_id
         self.region = region
         self._kms = kms

@@ -24,7 +24,7 @@ import pytest
 
 from emulator.cloudhsm import CliContext, CloudHsm, CloudHsmKeyStoreBackend, run_command
 from emulator.cloudhsm.lab import provision_active_cluster
-from emulator.core import ManualClock, MemoryStorage, Sealer, SeededRandom
+from emulator.core import Host, ManualClock, MemoryStorage, Sealer, SeededRandom
 from emulator.kms import Kms, KmsError
 
 GOLDEN = Path(__file__).parent / "vectors" / "engine_trace.json"
@@ -62,7 +62,7 @@ class Walk:
         self.clock = ManualClock(START)
         self.storage = MemoryStorage()
         self.sealer = Sealer(bytes(32), SeededRandom(seed + 1000))
-        self.hsm = CloudHsm(self.storage, self.clock, SeededRandom(seed), self.sealer)
+        self.hsm = CloudHsm(Host(self.storage, self.clock, SeededRandom(seed), self.sealer))
         self.cluster = provision_active_cluster(
             self.hsm,
             self.clock.advance,
@@ -71,10 +71,7 @@ class Walk:
             crypto_users=PASSWORDS,
         )
         self.kms = Kms(
-            self.storage,
-            self.clock,
-            SeededRandom(seed + 1),
-            self.sealer,
+            Host(self.storage, self.clock, SeededRandom(seed + 1), self.sealer),
             keystore_backend=CloudHsmKeyStoreBackend(self.hsm),
         )
         self.cli = CliContext(self.cluster)

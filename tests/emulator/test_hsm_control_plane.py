@@ -23,7 +23,7 @@ from emulator.cloudhsm import (
     Pkcs11Error,
     pki,
 )
-from emulator.core import ManualClock, MemoryStorage, Sealer, SystemRandom
+from emulator.core import Host, ManualClock, MemoryStorage, Sealer, SystemRandom
 from tests.emulator.conformance.hsm_world import MASTER_KEY, PASSWORDS, HsmWorld, make_world
 
 SUBNETS = ["subnet-aaa111", "subnet-bbb222", "subnet-ccc333"]
@@ -41,7 +41,7 @@ def storage() -> MemoryStorage:
 
 @pytest.fixture
 def hsm(storage, clock) -> CloudHsm:
-    return CloudHsm(storage, clock, SystemRandom(), Sealer(MASTER_KEY))
+    return CloudHsm(Host(storage, clock, SystemRandom(), Sealer(MASTER_KEY)))
 
 
 def _cluster(engine: CloudHsm, cluster_id: str) -> dict:
@@ -109,10 +109,7 @@ def test_create_cluster_rejects_invalid_requests(hsm, request_body):
 
 def test_only_one_subnet_per_availability_zone(storage, clock):
     engine = CloudHsm(
-        storage,
-        clock,
-        SystemRandom(),
-        Sealer(MASTER_KEY),
+        Host(storage, clock, SystemRandom(), Sealer(MASTER_KEY)),
         subnet_zones={"subnet-one": "eu-west-1a", "subnet-two": "eu-west-1a"},
     )
     with pytest.raises(CloudHsmInvalidRequestException, match="one subnet per"):
@@ -122,7 +119,7 @@ def test_only_one_subnet_per_availability_zone(storage, clock):
 
 
 def test_cluster_quota_counts_clusters_that_are_not_deleted(storage, clock):
-    engine = CloudHsm(storage, clock, SystemRandom(), Sealer(MASTER_KEY), max_clusters=1)
+    engine = CloudHsm(Host(storage, clock, SystemRandom(), Sealer(MASTER_KEY)), max_clusters=1)
     first = _new_cluster(engine)
     with pytest.raises(CloudHsmResourceLimitExceededException, match="quota of 1 clusters"):
         _new_cluster(engine)
@@ -551,7 +548,7 @@ def test_engines_share_nothing_but_storage():
 
 def test_control_plane_calls_are_audited_with_the_iam_caller(storage, clock):
     engine = CloudHsm(
-        storage, clock, SystemRandom(), Sealer(MASTER_KEY), caller="arn:aws:iam::1:user/ops"
+        Host(storage, clock, SystemRandom(), Sealer(MASTER_KEY)), caller="arn:aws:iam::1:user/ops"
     )
     cluster_id = _new_cluster(engine)
     with pytest.raises(CloudHsmInvalidRequestException):

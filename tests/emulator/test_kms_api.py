@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.core import Host
 from emulator.kms import OPERATIONS, Kms, KmsError, decode_request, encode_response, errors
 from emulator.kms.errors import (
     AccessDeniedException,
@@ -312,7 +313,7 @@ def test_tick_is_cheap_and_idempotent(env: Env) -> None:
 def test_regions_and_accounts_are_separate(env: Env) -> None:
     kms = env.kms()
     key_id = new_key(kms)
-    elsewhere = Kms(env.storage, env.clock, kms._random, env.sealer, region="eu-west-1")
+    elsewhere = Kms(Host(env.storage, env.clock, kms._random, env.sealer), region="eu-west-1")
 
     assert elsewhere.list_keys(ROOT)["Keys"] == []
     with pytest.raises(NotFoundException):
@@ -320,7 +321,7 @@ def test_regions_and_accounts_are_separate(env: Env) -> None:
     with pytest.raises(NotFoundException):
         kms.describe_key(ROOT, {"KeyId": f"arn:aws:kms:eu-west-1:111122223333:key/{key_id}"})
     with pytest.raises(ValueError, match="12 digits"):
-        Kms(env.storage, env.clock, kms._random, env.sealer, account_id="123")
+        Kms(Host(env.storage, env.clock, kms._random, env.sealer), account_id="123")
 
 
 # --- the engine stays pure ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from emulator.core import Host
 from emulator.kms import Kms
 from emulator.kms.errors import (
     CloudHsmClusterInUseException,
@@ -171,7 +172,7 @@ def test_names_and_clusters_belong_to_one_store(env: Env) -> None:
 
 
 def test_without_a_backend_no_cluster_exists(env: Env) -> None:
-    kms = Kms(env.storage, env.clock, env.kms()._random, env.sealer)
+    kms = Kms(Host(env.storage, env.clock, env.kms()._random, env.sealer))
 
     with pytest.raises(CloudHsmClusterNotFoundException):
         create_store(kms)
@@ -450,7 +451,7 @@ def test_update_to_a_related_cluster_only(connected: tuple[Env, str]) -> None:
 
 def test_end_to_end_with_the_cloudhsm_engine(env: Env) -> None:
     cloudhsm = pytest.importorskip("emulator.cloudhsm")
-    engine = cloudhsm.CloudHsm(env.storage, env.clock, env.kms()._random, env.sealer)
+    engine = cloudhsm.CloudHsm(Host(env.storage, env.clock, env.kms()._random, env.sealer))
     cluster_id = cloudhsm.provision_active_cluster(
         engine,
         env.clock.advance,
@@ -462,7 +463,7 @@ def test_end_to_end_with_the_cloudhsm_engine(env: Env) -> None:
     backend = cloudhsm.CloudHsmKeyStoreBackend(engine)
     info = backend.cluster_info(cluster_id)
     assert info is not None and info.trust_anchor_pem is not None
-    kms = Kms(env.storage, env.clock, env.kms()._random, env.sealer, keystore_backend=backend)
+    kms = Kms(Host(env.storage, env.clock, env.kms()._random, env.sealer), keystore_backend=backend)
 
     store_id = kms.create_custom_key_store(
         ROOT,

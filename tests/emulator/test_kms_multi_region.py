@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.core import SeededRandom
+from emulator.core import Host, SeededRandom
 from emulator.kms import Kms
 from emulator.kms.errors import (
     AlreadyExistsException,
@@ -22,7 +22,7 @@ WEST = "us-west-2"
 
 def kms_in(env: Env, region: str) -> Kms:
     return Kms(
-        env.storage, env.clock, SeededRandom(7), env.sealer, account_id=ACCOUNT, region=region
+        Host(env.storage, env.clock, SeededRandom(7), env.sealer), account_id=ACCOUNT, region=region
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from emulator.core import ManualClock, MemoryStorage, Sealer, SeededRandom
+from emulator.core import Host, ManualClock, MemoryStorage, Sealer, SeededRandom
 from emulator.keystore import ClusterInfo, HsmInfo, KeyStoreBackendError
 from emulator.kms import Kms
 from emulator.kms.records import KEY, material_identity
@@ -131,10 +131,9 @@ class Env:
     def kms(self, **options: Any) -> Kms:
         """A fresh ``Kms`` over the same storage, as the sandbox makes one per request."""
         return Kms(
-            self.storage,
-            self.clock,
-            SeededRandom(len(self.storage.events("kms"))),
-            self.sealer,
+            Host(
+                self.storage, self.clock, SeededRandom(len(self.storage.events("kms"))), self.sealer
+            ),
             account_id=ACCOUNT,
             region=REGION,
             keystore_backend=self.backend,

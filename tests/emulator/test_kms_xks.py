@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.core import SeededRandom
+from emulator.core import Host, SeededRandom
 from emulator.kms import Kms
 from emulator.kms.errors import (
     CustomKeyStoreInvalidStateException,
@@ -37,10 +37,7 @@ def manager(env: Env) -> ExternalKeyManager:
 @pytest.fixture
 def kms(env: Env, manager: ExternalKeyManager) -> Kms:
     return Kms(
-        env.storage,
-        env.clock,
-        SeededRandom(5),
-        env.sealer,
+        Host(env.storage, env.clock, SeededRandom(5), env.sealer),
         account_id=ACCOUNT,
         region=REGION,
         xks_proxy=manager,

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 
 from emulator.cloudhsm import CloudHsm, provision_active_cluster
-from emulator.core import ManualClock, MemoryStorage, Sealer, SystemRandom
+from emulator.core import Host, ManualClock, MemoryStorage, Sealer, SystemRandom
 
 MASTER_KEY = bytes(range(32))
 PASSWORDS = {
@@ -35,10 +35,7 @@ class HsmWorld:
     def engine(self, *, max_clusters: int = 4, max_hsms: int = 28) -> CloudHsm:
         """A fresh engine over the shared storage, as the sandbox makes one per request."""
         return CloudHsm(
-            self.storage,
-            self.clock,
-            SystemRandom(),
-            Sealer(MASTER_KEY),
+            Host(self.storage, self.clock, SystemRandom(), Sealer(MASTER_KEY)),
             max_clusters=max_clusters,
             max_hsms=max_hsms,
         )
@@ -59,7 +56,7 @@ class HsmWorld:
 @functools.lru_cache(maxsize=4)
 def _template(hsm_count: int) -> HsmWorld:
     storage, clock = MemoryStorage(), ManualClock()
-    engine = CloudHsm(storage, clock, SystemRandom(), Sealer(MASTER_KEY))
+    engine = CloudHsm(Host(storage, clock, SystemRandom(), Sealer(MASTER_KEY)))
     cluster_id = provision_active_cluster(
         engine,
         clock.advance,
