@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,17 +123,13 @@ def _client_loop(url: str, access_key: str, secret: str, key_id: str, seconds: f
     queue.put((done, cpu))
 
 
-def http_round(
-    url: str, access_key: str, secret: str, key_id: str, clients: int, seconds: float
+def run_clients(
+    loop: Callable[..., None], args: tuple[Any, ...], clients: int
 ) -> tuple[int, float]:
-    """Requests done by all client processes, and the CPU seconds the clients used."""
-    queue = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(
-            target=_client_loop, args=(url, access_key, secret, key_id, seconds, queue)
-        )
-        for _ in range(clients)
-    ]
+    """Run ``loop(*args, queue)`` in ``clients`` processes, each putting (operations done,
+    CPU seconds used) on the queue; the sums over all clients."""
+    queue: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=loop, args=(*args, queue)) for _ in range(clients)]
     for worker in workers:
         worker.start()
     results = [queue.get() for _ in workers]
@@ -310,7 +307,9 @@ def main() -> int:
         for round_number in range(1, args.rounds + 1):
             for name, (url, (access_key, secret), key_id) in targets.items():
                 before = cpu_seconds(server_pids[name])
-                done, used = http_round(url, access_key, secret, key_id, args.clients, args.seconds)
+                done, used = run_clients(
+                    _client_loop, (url, access_key, secret, key_id, args.seconds), args.clients
+                )
                 after = cpu_seconds(server_pids[name])
                 if done:
                     client_cpu.append(used / done * 1000)

@@ -13,7 +13,6 @@ KMS benchmark's server set-up (gunicorn, a temporary SQLite database, a learner'
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -32,6 +31,7 @@ from benchmarks.kms_endpoint_bench import (
     free_port,
     kms_client,
     prepare_learner,
+    run_clients,
     start_moto,
     start_sandbox,
     stop,
@@ -76,25 +76,6 @@ def _client_loop(s3_url: str, auth: tuple[str, str], key_arn: str, bucket: str, 
         once(done)
         done += 1
     queue.put((done, time.process_time() - started_cpu))
-
-
-def http_round(
-    s3_url: str, auth, key_arn: str, bucket: str, clients: int, seconds: float
-) -> tuple[int, float]:
-    """Operations done by all clients, and the CPU seconds the clients spent on them."""
-    queue: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(
-            target=_client_loop, args=(s3_url, auth, key_arn, bucket, seconds, queue)
-        )
-        for _ in range(clients)
-    ]
-    for worker in workers:
-        worker.start()
-    results = [queue.get() for _ in workers]
-    for worker in workers:
-        worker.join()
-    return sum(done for done, _ in results), sum(cpu for _, cpu in results)
 
 
 def prepare_target(kms_url: str, s3_url: str, auth: tuple[str, str]) -> tuple[str, str]:
@@ -151,8 +132,8 @@ def main() -> int:
             for name, (s3_url, auth, _) in targets.items():
                 key_arn, bucket = prepared[name]
                 before = cpu_seconds(server_pids[name])
-                done, client_cpu = http_round(
-                    s3_url, auth, key_arn, bucket, args.clients, args.seconds
+                done, client_cpu = run_clients(
+                    _client_loop, (s3_url, auth, key_arn, bucket, args.seconds), args.clients
                 )
                 after = cpu_seconds(server_pids[name])
                 rates[name].append(done / args.seconds)

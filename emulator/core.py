@@ -444,12 +444,12 @@ class Host:
     sealer: Sealer
 
 
-class EngineState:
-    """The host's storage, clock, randomness and sealer, the account and Region, and the
-    engine's audit log (``log``: ``"kms"`` or ``"hsm"``). An engine keeps nothing else between
-    calls, so a fresh one per request behaves like a long-lived one."""
+class ServiceState:
+    """A service of one account and Region over the host's storage, clock, randomness and
+    sealer. It keeps nothing else between calls, so a fresh one per request behaves like a
+    long-lived one."""
 
-    def __init__(self, host: Host, account_id: str, region: str, log: str) -> None:
+    def __init__(self, host: Host, account_id: str, region: str) -> None:
         if not _ACCOUNT_ID.fullmatch(account_id):
             raise ValueError("account_id must be 12 digits")
         if not _REGION.fullmatch(region):
@@ -461,13 +461,20 @@ class EngineState:
         self._sealer = host.sealer
         self.account_id = account_id
         self.region = region
-        self._audit = AuditLog(host.storage, log, host.clock)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account_id={self.account_id!r}, region={self.region!r})"
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
+
+
+class EngineState(ServiceState):
+    """A service with its own audit log (``log``: ``"kms"`` or ``"hsm"``): KMS and CloudHSM."""
+
+    def __init__(self, host: Host, account_id: str, region: str, log: str) -> None:
+        super().__init__(host, account_id, region)
+        self._audit = AuditLog(host.storage, log, host.clock)
 
 
 # --- listing: filters and pages ------------------------------------------------------------

@@ -82,6 +82,14 @@ def _public_key(key: JSON) -> Any:
     return serialization.load_der_public_key(unb64(key["public"]))
 
 
+class SignOptions(TypedDict, total=False):
+    """Parameters of C_Sign / C_Verify, as keywords: ``hash_name`` (CKM_RSA_PKCS_PSS over a
+    digest) and ``salt_length`` (RSA-PSS)."""
+
+    hash_name: str | None
+    salt_length: int | None
+
+
 class CipherOptions(TypedDict, total=False):
     """Parameters of C_Encrypt / C_Decrypt, as keywords: ``iv`` (GCM: optional, the HSM picks
     and prefixes one; CBC-PAD and CTR: 16 bytes), ``aad`` and ``tag_bits`` (GCM),
@@ -204,9 +212,7 @@ def sign(
     handle: KeyHandle,
     mechanism: str,
     data: bytes,
-    *,
-    hash_name: str | None = None,
-    salt_length: int | None = None,
+    **options: Unpack[SignOptions],
 ) -> bytes:
     """C_Sign: RSA PKCS#1 v1.5 (CKM_SHA256_RSA_PKCS ..., or CKM_RSA_PKCS over data the
     caller hashed, as a DigestInfo), RSA-PSS (CKM_SHA256_RSA_PKCS_PSS,
@@ -224,7 +230,8 @@ def sign(
             return prim.rsa_pkcs1_sign(private_key, data, str(spec.hash_name))
         if spec.scheme == "pss":
             prehashed = spec.hash_name is None
-            chosen = _pss_hash(spec, hash_name)
+            chosen = _pss_hash(spec, options.get("hash_name"))
+            salt_length = options.get("salt_length")
             return prim.rsa_pss_sign(private_key, data, chosen, salt_length, prehashed=prehashed)
         return prim.ecdsa_sign(private_key, data, spec.hash_name)
 
@@ -236,9 +243,7 @@ def verify(
     mechanism: str,
     data: bytes,
     signature: bytes,
-    *,
-    hash_name: str | None = None,
-    salt_length: int | None = None,
+    **options: Unpack[SignOptions],
 ) -> None:
     """C_Verify: returns None when valid, raises CKR_SIGNATURE_INVALID otherwise."""
     with _signing(engine, "Verify", session_id, handle, mechanism, data) as (spec, key):
@@ -254,7 +259,8 @@ def verify(
             prim.rsa_pkcs1_verify(public_key, data, signature, str(spec.hash_name))
         elif spec.scheme == "pss":
             prehashed = spec.hash_name is None
-            chosen = _pss_hash(spec, hash_name)
+            chosen = _pss_hash(spec, options.get("hash_name"))
+            salt_length = options.get("salt_length")
             prim.rsa_pss_verify(
                 public_key, data, signature, chosen, salt_length, prehashed=prehashed
             )

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from emulator.core import Host, RandomSource, b64d, b64e
+from emulator.core import Host, RandomSource, ServiceState, b64d, b64e
 from emulator.kms import Kms, KmsError
 from emulator.s3.errors import S3Error
 
@@ -84,7 +84,10 @@ class ObjectHead:
     checksum_crc32: str | None = None
 
 
-class S3:
+class S3(ServiceState):
+    """S3 of one account and Region. It keeps no audit log of its own (CloudTrail's S3 data
+    events are opt-in); the KMS calls it makes for SSE-KMS are in KMS's, ``invokedBy`` S3."""
+
     def __init__(
         self,
         host: Host,
@@ -97,12 +100,7 @@ class S3:
         max_object_bytes: int = 1024 * 1024,
         max_total_bytes: int = 16 * 1024 * 1024,
     ) -> None:
-        self._storage = host.storage
-        self._clock = host.clock
-        self._random = host.random
-        self._sealer = host.sealer
-        self.account_id = account_id
-        self.region = region
+        super().__init__(host, account_id, region)
         self._kms = kms
         self._principal = principal
         self.max_buckets = max_buckets
