@@ -40,8 +40,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emulator.core import Host
-
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TARGET_RATIO = 5.0
@@ -149,7 +147,7 @@ def make_key(url: str, access_key: str, secret: str) -> str:
 
 def engine_rate(seconds: float) -> float:
     sys.path.insert(0, str(ROOT))
-    from emulator.core import MemoryStorage, Sealer, SystemClock, SystemRandom
+    from emulator.core import Host, MemoryStorage, Sealer, SystemClock, SystemRandom
     from emulator.kms import Kms
 
     kms = Kms(Host(MemoryStorage(), SystemClock(), SystemRandom(), Sealer(os.urandom(32))))

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -60,3 +65,23 @@ def test_signed_in_setup_prints_a_learner_whose_pages_answer(settings):
     )
     assert encrypted.status_code == 200
     assert "CiphertextBlob" in encrypted.content.decode()
+
+
+@pytest.mark.django_db(databases=[])
+@pytest.mark.parametrize(
+    "script", ["kms_endpoint_bench.py", "s3_endpoint_bench.py", "pkcs11_bench.py"]
+)
+def test_the_endpoint_benchmarks_start_as_make_bench_runs_them(script, tmp_path):
+    # make bench runs each file as a script, from the repository: its own path setup must
+    # come before its imports of the project.
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / script), "--help"],
+        cwd=tmp_path,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
