@@ -13,7 +13,7 @@ class SignedApiMiddleware:
     """Calls a signed API view (the sandbox's KMS, S3 and CloudHSM client endpoints) right
     after SecurityMiddleware, without the browser's middleware below it (sessions, CSRF,
     user, messages, CSP, htmx, time zone): none of it applies to a request signed with an
-    access key, and the pass through it was about a third of such a request's server time.
+    access key, and the pass through it was about a tenth of such a request's server time.
     Any other address goes down the whole stack: only paths under ``SIGNED_API_PREFIXES``
     are resolved here, and only a view that carries the mark is called."""
 
