@@ -38,6 +38,7 @@ from accounts.sql import fetch_one
 from . import sql
 from .models import (
     Card,
+    ExamItem,
     KeywordAttempt,
     KeywordDrill,
     Question,
@@ -408,6 +409,15 @@ def leech_contrast_drills(*, question: Question, limit: int = 4) -> list[Keyword
 
 def exams_for(*, user: User) -> QuerySet[Any]:
     return user.exams.annotate(questions=Count("items")).order_by("-started_at")
+
+
+exam_navigator_rows = sql.exam_navigator_rows
+
+
+def exam_item_for(*, user: User, exam_id: int, position: int) -> ExamItem | None:
+    """The item at ``position`` of the learner's own exam (anyone else's: None), with its
+    exam and revision attached: one read."""
+    return sql.exam_item(exam_id=exam_id, user_id=user.pk, position=position)
 
 
 def primary_topic(topics: Iterable[str] | None) -> str:

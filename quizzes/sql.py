@@ -23,6 +23,8 @@ from .models import (
     Bank,
     BankSubscription,
     Card,
+    Exam,
+    ExamItem,
     Question,
     QuestionRevision,
     ReviewLog,
@@ -264,3 +266,63 @@ def review_times(user_id: int, since: dt.datetime) -> list[dt.datetime]:
 def _as_utc(value: dt.datetime | str) -> dt.datetime:
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@functools.cache
+def exam_item_sql() -> str:
+    item, exam, revision = (
+        ExamItem._meta.db_table,
+        Exam._meta.db_table,
+        QuestionRevision._meta.db_table,
+    )
+    return (
+        f"SELECT {select_columns(ExamItem, 'i')},"  # noqa: S608 - names from _meta
+        f" {select_columns(Exam, 'e')}, {select_columns(QuestionRevision, 'r')}"
+        f" FROM {item} i JOIN {exam} e ON e.id = i.exam_id"
+        f" JOIN {revision} r ON r.id = i.revision_id"
+        f" WHERE i.exam_id = %s AND e.user_id = %s AND i.position = %s"
+    )
+
+
+def exam_item(*, exam_id: int, user_id: int, position: int) -> ExamItem | None:
+    """The item at ``position`` of the user's own exam, with its exam and revision, in one
+    query (the exam page shows one on every click through a 65-question exam)."""
+    row = fetch_one(exam_item_sql(), [exam_id, user_id, position])
+    if row is None:
+        return None
+    item, exam, revision = rows_as_models(row, [ExamItem, Exam, QuestionRevision])
+    assert isinstance(item, ExamItem) and isinstance(exam, Exam)
+    assert isinstance(revision, QuestionRevision)
+    item.exam, item.revision = exam, revision
+    return item
+
+
+#: A revision's question type, read from its ``data`` JSON.
+REVISION_TYPE = {"postgresql": "r.data ->> 'type'", "sqlite": "JSON_EXTRACT(r.data, '$.type')"}
+
+
+@functools.cache
+def exam_navigator_sql(vendor: str) -> str:
+    item, revision = ExamItem._meta.db_table, QuestionRevision._meta.db_table
+    return (
+        f"SELECT i.position, i.answer, i.flagged, {REVISION_TYPE[vendor]}"  # noqa: S608 - names from _meta
+        f" FROM {item} i JOIN {revision} r ON r.id = i.revision_id"
+        f" WHERE i.exam_id = %s ORDER BY i.position"
+    )
+
+
+def exam_navigator_rows(exam_id: int) -> list[tuple[int, Any, bool, str]]:
+    """(position, answer, flagged, question type) of every item of the exam, in order: what
+    the navigator shows on every page and save of a mock exam."""
+    field = model_field(ExamItem, "answer")
+    column = field.cached_col
+    converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(exam_navigator_sql(connection.vendor), [exam_id])
+        rows = cursor.fetchall()
+    found = []
+    for position, answer, flagged, question_type in rows:
+        for convert in converters:
+            answer = convert(answer, column, connection)
+        found.append((position, answer, bool(flagged), question_type))
+    return found

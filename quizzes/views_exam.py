@@ -25,7 +25,7 @@ from .forms_learn import AnswerForm, ExamStartForm, answer_as_post
 from .grading import answer_is_blank
 from .models import Exam, ExamItem
 from .presenters import exam_navigator_html, exam_result_context, show_question
-from .selectors import exams_for, study_questions_for
+from .selectors import exam_item_for, exam_navigator_rows, exams_for, study_questions_for
 from .services_exam import (
     BLUEPRINTS,
     ExamClosedError,
@@ -116,9 +116,7 @@ def exam_detail(request: AuthenticatedRequest, exam_id: int) -> HttpResponse:
 def _navigator(exam: Exam, current: int) -> list[dict[str, Any]]:
     """One entry per question, read as plain values: the page and every save show it."""
     prefix = reverse("exam_question", args=[exam.pk, 1]).removesuffix("1/")
-    rows = exam.items.order_by("position").values_list(
-        "position", "answer", "flagged", "revision__data__type"
-    )
+    rows = exam_navigator_rows(exam.pk)
     return [
         {
             "position": position,
@@ -163,8 +161,7 @@ def _question_context(
 
 def _item_for(request: AuthenticatedRequest, exam_id: int, position: int) -> ExamItem | None:
     """The item at ``position`` of the learner's own exam, with its exam and revision: one read."""
-    items = ExamItem.objects.select_related("exam", "revision")
-    return items.filter(exam_id=exam_id, exam__user=request.user, position=position).first()
+    return exam_item_for(user=request.user, exam_id=exam_id, position=position)
 
 
 @login_required
