@@ -16,6 +16,7 @@ import functools
 from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Model
 
 from accounts.sql import fetch_one, in_list, model_field, rows_as_models, select_columns
 
@@ -91,17 +92,20 @@ def queue_sql(vendor: str, bank_count: int) -> str:
     )
 
 
+def _tables(*aliased: tuple[type[Model], str]) -> tuple[str, list[str]]:
+    """The columns of each (model, alias), for :func:`accounts.sql.rows_as_models`, and the
+    models' table names."""
+    columns = ", ".join(select_columns(model, alias) for model, alias in aliased)
+    return columns, [model._meta.db_table for model, _ in aliased]
+
+
 @functools.cache
 def queue_card_sql() -> str:
-    card, question, revision = (
-        Card._meta.db_table,
-        Question._meta.db_table,
-        QuestionRevision._meta.db_table,
+    columns, (card, question, revision) = _tables(
+        (Card, "c"), (Question, "q"), (QuestionRevision, "r")
     )
     return (
-        f"SELECT {select_columns(Card, 'c')},"  # noqa: S608 - names from _meta
-        f" {select_columns(Question, 'q')}, {select_columns(QuestionRevision, 'r')}"
-        f" FROM {card} c JOIN {question} q ON q.id = c.question_id"
+        f"SELECT {columns} FROM {card} c JOIN {question} q ON q.id = c.question_id"  # noqa: S608 - names from _meta
         f" LEFT JOIN {revision} r ON r.id = q.current_revision_id WHERE c.id = %s"
     )
 
@@ -120,11 +124,10 @@ def queue_card(card_id: int) -> Card:
 
 @functools.cache
 def revision_sql() -> str:
-    revision, question = QuestionRevision._meta.db_table, Question._meta.db_table
+    columns, (revision, question) = _tables((QuestionRevision, "r"), (Question, "q"))
     return (
-        f"SELECT {select_columns(QuestionRevision, 'r')},"  # noqa: S608 - names from _meta
-        f" {select_columns(Question, 'q')}"
-        f" FROM {revision} r JOIN {question} q ON q.id = r.question_id WHERE r.id = %s"
+        f"SELECT {columns} FROM {revision} r"  # noqa: S608 - names from _meta
+        f" JOIN {question} q ON q.id = r.question_id WHERE r.id = %s"
     )
 
 
@@ -270,15 +273,9 @@ def _as_utc(value: dt.datetime | str) -> dt.datetime:
 
 @functools.cache
 def exam_item_sql() -> str:
-    item, exam, revision = (
-        ExamItem._meta.db_table,
-        Exam._meta.db_table,
-        QuestionRevision._meta.db_table,
-    )
+    columns, (item, exam, revision) = _tables((ExamItem, "i"), (Exam, "e"), (QuestionRevision, "r"))
     return (
-        f"SELECT {select_columns(ExamItem, 'i')},"  # noqa: S608 - names from _meta
-        f" {select_columns(Exam, 'e')}, {select_columns(QuestionRevision, 'r')}"
-        f" FROM {item} i JOIN {exam} e ON e.id = i.exam_id"
+        f"SELECT {columns} FROM {item} i JOIN {exam} e ON e.id = i.exam_id"  # noqa: S608 - names from _meta
         f" JOIN {revision} r ON r.id = i.revision_id"
         f" WHERE i.exam_id = %s AND e.user_id = %s AND i.position = %s"
     )
