@@ -23,7 +23,6 @@ from .selectors import (
     local_day_start,
     studied_cards,
     study_bank_ids_for,
-    study_questions_for,
 )
 
 #: Counts of due cards stop here ("1000+"), so the review page stays fast for huge decks.
@@ -176,27 +175,20 @@ def mastery_for(
 
     Unseen questions count as 0 recall, so readiness rises only by studying the whole bank.
     """
-    questions = study_questions_for(user=user, bank_ids=bank_ids)
-    topics_of = list(questions.values_list("id", "topics"))
-    # Plain tuples and FSRS's curve on numbers: this runs for every card the learner studies.
-    cards = {
-        question_id: (stability, last_review, lapses)
-        for question_id, stability, last_review, lapses in Card.objects.filter(
-            user=user, question__in=questions
-        )
-        .exclude(state=Card.State.NEW)
-        .values_list("question_id", "stability", "last_review", "lapses")
-    }
+    if bank_ids is None:
+        bank_ids = study_bank_ids_for(user=user)
+    # One hand-written read and FSRS's curve on plain numbers: this runs for every question
+    # the learner studies, on every dashboard.
+    rows = sql.mastery_rows(user.pk, bank_ids)
     recall = scheduling.forgetting_curve(scheduler)
     topics: dict[str, TopicMastery] = {}
     overall = TopicMastery(topic="overall")
-    for question_id, question_topics in topics_of:
-        card = cards.get(question_id)
+    for _question_id, question_topics, stability, last_review, card_lapses in rows:
         recall_now = recall_exam = 0.0
         seen = mature = False
         lapses = 0
-        if card is not None:
-            stability, last_review, lapses = card
+        if card_lapses is not None:  # the learner has a seen card for the question
+            lapses = card_lapses
             seen = True
             mature = (stability or 0) >= MATURE_DAYS
             recall_now = recall(stability, last_review, now)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from accounts.sql import fetch_one, in_list, model_field, rows_as_models, select_columns
 
@@ -308,18 +309,56 @@ def exam_navigator_sql(vendor: str) -> str:
     )
 
 
-def exam_navigator_rows(exam_id: int) -> list[tuple[int, Any, bool, str]]:
+def _converted(
+    rows: list[tuple[Any, ...]], fields: Sequence[Field[Any, Any] | None]
+) -> list[tuple[Any, ...]]:
+    """Rows with each column that has a model field converted as the ORM would (JSON, time
+    zones, booleans); None leaves a column as the database returned it."""
+    steps: list[tuple[int, Any, Any]] = []
+    for index, field in enumerate(fields):
+        if field is not None:
+            column = field.cached_col
+            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            steps.extend((index, convert, column) for convert in found)
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, convert, column in steps:
+            values[index] = convert(values[index], column, connection)
+        converted.append(tuple(values))
+    return converted
+
+
+def _fetch_all(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
+def exam_navigator_rows(exam_id: int) -> list[tuple[Any, ...]]:
     """(position, answer, flagged, question type) of every item of the exam, in order: what
     the navigator shows on every page and save of a mock exam."""
-    field = model_field(ExamItem, "answer")
-    column = field.cached_col
-    converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(exam_navigator_sql(connection.vendor), [exam_id])
-        rows = cursor.fetchall()
-    found = []
-    for position, answer, flagged, question_type in rows:
-        for convert in converters:
-            answer = convert(answer, column, connection)
-        found.append((position, answer, bool(flagged), question_type))
-    return found
+    item = functools.partial(model_field, ExamItem)
+    rows = _fetch_all(exam_navigator_sql(connection.vendor), [exam_id])
+    return _converted(rows, [None, item("answer"), item("flagged"), None])
+
+
+@functools.cache
+def mastery_sql(vendor: str, bank_count: int) -> str:
+    question, card = Question._meta.db_table, Card._meta.db_table
+    banks = in_list(bank_count)
+    return (
+        f"SELECT q.id, q.topics, c.stability, c.last_review, c.lapses FROM {question} q"  # noqa: S608 - names from _meta
+        f" LEFT JOIN {card} c ON c.question_id = q.id AND c.user_id = %s AND c.state > 0"
+        f" WHERE q.bank_id IN ({banks}) AND NOT ({NOT_LIVE[vendor]})"
+    )
+
+
+def mastery_rows(user_id: int, bank_ids: list[int]) -> list[tuple[Any, ...]]:
+    """(question id, topics, stability, last review, lapses) of every studied question, the
+    card's columns None for a question the learner has not seen yet: mastery per topic."""
+    rows = _fetch_all(mastery_sql(connection.vendor, len(bank_ids)), [user_id, *bank_ids])
+    card = functools.partial(model_field, Card)
+    return _converted(
+        rows, [None, model_field(Question, "topics"), None, card("last_review"), None]
+    )

@@ -9,8 +9,8 @@ import pytest
 from accounts.services import profile_for
 from quizzes.models import BankSubscription, Card, Question, ReviewLog
 from quizzes.selectors import PastAttempt, cards_due_for, drill_round_pick, study_bank_ids_for
-from quizzes.selectors_progress import forecast_for, log_totals_for, streak_for
-from quizzes.services_review import review_queue_refresh
+from quizzes.selectors_progress import forecast_for, log_totals_for, mastery_for, streak_for
+from quizzes.services_review import review_queue_refresh, scheduler_context
 
 from .conftest import FROZEN
 from .factories import make_bank, make_question, make_questions
@@ -214,3 +214,29 @@ def test_a_recently_missed_item_is_in_every_round():
         for seed in range(50)
     )
     assert hits == 50
+
+
+def test_mastery_counts_every_studied_question_and_only_this_learners_seen_cards(
+    learner, other_learner, bank
+):
+    seen, new, unseen = (make_question(bank, topics=["kms"]) for _ in range(3))
+    fips = make_question(bank, topics=["fips"])
+    archived = make_question(bank, topics=["kms"])
+    Question.objects.filter(pk=archived.pk).update(is_archived=True)
+    seen_card(learner, seen, due=FROZEN, lapses=2)
+    Card.objects.filter(pk=seen_card(learner, fips, due=FROZEN).pk).update(stability=30.0)
+    seen_card(learner, archived, due=FROZEN)  # not studied: left out
+    Card.objects.create(user=learner, question=new, due=FROZEN)  # NEW: not seen yet
+    seen_card(other_learner, unseen, due=FROZEN)  # someone else's
+    scheduler, _ = scheduler_context(user=learner, now=FROZEN)
+    exam_day = FROZEN + dt.timedelta(days=60)
+    topics, overall = mastery_for(user=learner, now=FROZEN, exam_at=exam_day, scheduler=scheduler)
+    by_name = {topic.topic: topic for topic in topics}
+    assert set(by_name) == {"kms", "fips"}
+    assert (by_name["kms"].questions, by_name["kms"].seen, by_name["kms"].lapses) == (3, 1, 2)
+    assert (by_name["fips"].questions, by_name["fips"].seen, by_name["fips"].mature) == (1, 1, 1)
+    assert (overall.questions, overall.seen) == (4, 2)
+    # Recall: a seen card's share now, less by exam day; unseen questions count as 0.
+    assert 0 < by_name["kms"].recall_now < 1 / 3 + 1e-9
+    assert by_name["kms"].recall_exam < by_name["kms"].recall_now
+    assert topics[0].topic == "kms"  # weakest on exam day first
