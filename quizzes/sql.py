@@ -1,12 +1,15 @@
-"""Hand-written SQL for the review hot path, in one place.
+"""Hand-written SQL for the hot paths (review, dashboard, mock exam), in one place.
 
 Why: the review page and every answer read the queue, the learner's banks and a card with its
-question and revision. Built with the ORM, those few queries cost far more Python (building
-the query, compiling it, making model instances) than database time, so they are written out
-here with the same conditions as the ORM reads in :mod:`.selectors`, which serve everything
-else. ``tests/quizzes/test_review_queue.py`` checks that the two agree and that the queue
-statement reads only from its indexes; the suite runs on SQLite and PostgreSQL. Table and
-column names come from the models' ``_meta``, values always as parameters.
+question and revision; the dashboard aggregates the learner's log and cards; every exam page
+reads its item and navigator. Built with the ORM, those few queries cost far more Python
+(building the query, compiling it, making model instances) than database time, so they are
+written out here with the same conditions as the ORM reads in :mod:`.selectors`, which serve
+everything else. ``tests/quizzes/test_review_queue.py`` checks that the two agree and that the
+queue statement reads only from its indexes; ``test_selectors.py`` pins the dashboard's
+figures; the suite runs on SQLite and PostgreSQL. Table and column names come from the models'
+``_meta``, values always as parameters; where SQLite and PostgreSQL spell JSON differently,
+a table keyed by ``connection.vendor`` holds both.
 """
 
 from __future__ import annotations
