@@ -42,11 +42,17 @@ def _row_reader(
     fields = model._meta.concrete_fields
     converters = []
     for index, field in enumerate(fields):
-        col = field.cached_col
-        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        found = field_converters(field)
         if found:
-            converters.append((index, found, col))
+            converters.append((index, found, field.cached_col))
     return fields.index(model._meta.pk), [field.attname for field in fields], converters
+
+
+def field_converters(field: Field[Any, Any]) -> list[Any]:
+    """The ORM's converters of ``field``'s values as the database returns them (time zones,
+    JSON, booleans), each called ``convert(value, field.cached_col, connection)``."""
+    column = field.cached_col
+    return connection.ops.get_db_converters(column) + field.get_db_converters(connection)
 
 
 def rows_as_models(row: Sequence[Any], models: Sequence[type[Model]]) -> list[Model | None]:

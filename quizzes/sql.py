@@ -22,7 +22,14 @@ from typing import Any, cast
 from django.db import connection
 from django.db.models import Field, Model
 
-from accounts.sql import fetch_one, in_list, model_field, rows_as_models, select_columns
+from accounts.sql import (
+    fetch_one,
+    field_converters,
+    in_list,
+    model_field,
+    rows_as_models,
+    select_columns,
+)
 
 from .models import (
     Bank,
@@ -263,11 +270,8 @@ def review_times_sql() -> str:
 def review_times(user_id: int, since: dt.datetime) -> list[dt.datetime]:
     """Aware UTC datetimes, without the ORM's per-row conversion (a year of answers is
     thousands of rows): SQLite returns the stored text, PostgreSQL aware datetimes."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            review_times_sql(), [user_id, connection.ops.adapt_datetimefield_value(since)]
-        )
-        return [_as_utc(value) for (value,) in cursor.fetchall()]
+    since_value = connection.ops.adapt_datetimefield_value(since)
+    return [_as_utc(value) for (value,) in _fetch_all(review_times_sql(), [user_id, since_value])]
 
 
 def _as_utc(value: dt.datetime | str) -> dt.datetime:
@@ -320,9 +324,7 @@ def _converted(
     steps: list[tuple[int, Any, Any]] = []
     for index, field in enumerate(fields):
         if field is not None:
-            column = field.cached_col
-            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-            steps.extend((index, convert, column) for convert in found)
+            steps.extend((index, convert, field.cached_col) for convert in field_converters(field))
     converted = []
     for row in rows:
         values = list(row)

@@ -21,6 +21,7 @@ from accounts.sql import model_field
 
 from . import sigv4
 from .engine import EngineError, SandboxEngine, regions_of
+from .middleware import SIGNED_API_MARK
 from .models import SandboxAccessKey, SandboxAccount
 from .services import (
     access_key_mark_used,
@@ -36,9 +37,9 @@ MAX_REQUEST_BYTES = 64 * 1024
 def signed_api_view[V: Callable[..., Any]](view: V) -> V:
     """Marks a view that authenticates each request by its SigV4 signature: it needs no CSRF
     token (``csrf_exempt``) and runs without the browser's middleware (see
-    ``studyapp.middleware.SignedApiMiddleware``)."""
+    :class:`.middleware.SignedApiMiddleware`)."""
     exempt = csrf_exempt(view)
-    exempt.signed_request_api = True  # type: ignore[attr-defined]
+    setattr(exempt, SIGNED_API_MARK, True)
     return exempt
 
 

@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "studyapp.middleware.SignedApiMiddleware",  # SigV4 endpoints skip the rest
+    "sandbox.middleware.SignedApiMiddleware",  # SigV4 endpoints skip the rest
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
